@@ -1,0 +1,280 @@
+//! Access tokens: short-lived Ed25519 JWTs in the RFC 9068 profile.
+//!
+//! Verification pins everything an attacker could choose: the algorithm must be EdDSA
+//! (no `none`, no HMAC keyed with our public key), `typ` must be `at+jwt`, the `kid`
+//! must name one of our keys, and `iss`/`aud` must be ours. Expiry is checked against
+//! the caller's `now`, after the signature, so a forged token is never "expired".
+
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use jsonwebtoken::{Algorithm, Header, Validation};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::AuthError;
+use super::keys::KeyRing;
+
+/// Clock skew tolerated on `exp`.
+pub const LEEWAY_SECS: i64 = 5;
+/// The JOSE `typ` of an access token (RFC 9068 section 2.1).
+const TOKEN_TYPE: &str = "at+jwt";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessTokenClaims {
+    pub iss: String,
+    pub aud: String,
+    /// The user id.
+    pub sub: Uuid,
+    /// The login session the token belongs to; revoking it kills the token.
+    pub sid: Uuid,
+    pub iat: i64,
+    pub exp: i64,
+    pub jti: Uuid,
+}
+
+/// A freshly signed token.
+pub struct MintedAccessToken {
+    pub token: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Signs and verifies access tokens for one issuer and audience.
+pub struct AccessTokens {
+    issuer: String,
+    audience: String,
+    ttl: Duration,
+    keys: RwLock<Arc<KeyRing>>,
+}
+
+impl AccessTokens {
+    pub fn new(issuer: String, audience: String, ttl: Duration, keys: KeyRing) -> AccessTokens {
+        AccessTokens {
+            issuer,
+            audience,
+            ttl,
+            keys: RwLock::new(Arc::new(keys)),
+        }
+    }
+
+    pub fn ttl(&self) -> Duration {
+        self.ttl
+    }
+
+    /// The current key ring (cheap: an `Arc` clone).
+    pub fn keys(&self) -> Arc<KeyRing> {
+        match self.keys.read() {
+            Ok(guard) => Arc::clone(&guard),
+            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+        }
+    }
+
+    /// Swaps in a reloaded key ring.
+    pub fn replace_keys(&self, ring: KeyRing) {
+        let mut guard = match self.keys.write() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        *guard = Arc::new(ring);
+    }
+
+    pub fn mint(
+        &self,
+        user_id: Uuid,
+        session_id: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<MintedAccessToken, AuthError> {
+        let ttl =
+            chrono::Duration::from_std(self.ttl).map_err(|e| AuthError::Internal(e.into()))?;
+        let expires_at = now + ttl;
+        let claims = AccessTokenClaims {
+            iss: self.issuer.clone(),
+            aud: self.audience.clone(),
+            sub: user_id,
+            sid: session_id,
+            iat: now.timestamp(),
+            exp: expires_at.timestamp(),
+            jti: Uuid::new_v4(),
+        };
+        let ring = self.keys();
+        let (kid, key) = ring.signer();
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.typ = Some(TOKEN_TYPE.to_owned());
+        header.kid = Some(kid.to_owned());
+        let token = jsonwebtoken::encode(&header, &claims, key)
+            .map_err(|e| AuthError::Internal(anyhow::anyhow!("signing an access token: {e}")))?;
+        Ok(MintedAccessToken { token, expires_at })
+    }
+
+    /// Checks signature, algorithm, type, issuer, audience and expiry.
+    pub fn verify(&self, token: &str, now: DateTime<Utc>) -> Result<AccessTokenClaims, AuthError> {
+        const INVALID: AuthError = AuthError::Unauthenticated("invalid access token");
+        let header = jsonwebtoken::decode_header(token).map_err(|_| INVALID)?;
+        let typ_ok = header.typ.as_deref().is_some_and(|t| {
+            t.eq_ignore_ascii_case(TOKEN_TYPE) || t.eq_ignore_ascii_case("application/at+jwt")
+        });
+        if header.alg != Algorithm::EdDSA || !typ_ok {
+            return Err(INVALID);
+        }
+        let kid = header.kid.ok_or(INVALID)?;
+        let ring = self.keys();
+        let key = ring.verifier(&kid).ok_or(INVALID)?;
+
+        let mut validation = Validation::new(Algorithm::EdDSA);
+        validation.set_issuer(&[&self.issuer]);
+        validation.set_audience(&[&self.audience]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        // Expiry is judged below against `now`, not the library's own clock.
+        validation.validate_exp = false;
+        validation.validate_nbf = false;
+        let data = jsonwebtoken::decode::<AccessTokenClaims>(token, key, &validation)
+            .map_err(|_| INVALID)?;
+        if now.timestamp() > data.claims.exp.saturating_add(LEEWAY_SECS) {
+            return Err(AuthError::TokenExpired);
+        }
+        Ok(data.claims)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+    use super::*;
+    use crate::auth::keys::KeyRecord;
+
+    fn at(secs: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_800_000_000 + secs, 0).unwrap()
+    }
+
+    fn tokens_with(records: &[KeyRecord]) -> AccessTokens {
+        let ring = KeyRing::from_records(records, at(0), Duration::from_secs(900)).unwrap();
+        AccessTokens::new(
+            "latchkey".into(),
+            "latchkey".into(),
+            Duration::from_secs(900),
+            ring,
+        )
+    }
+
+    fn tokens() -> AccessTokens {
+        tokens_with(&[KeyRecord::generate(at(0)).unwrap()])
+    }
+
+    fn is_invalid(result: Result<AccessTokenClaims, AuthError>) -> bool {
+        matches!(result, Err(AuthError::Unauthenticated(_)))
+    }
+
+    #[test]
+    fn a_minted_token_verifies_with_its_claims() {
+        let tokens = tokens();
+        let (user, session) = (Uuid::new_v4(), Uuid::new_v4());
+        let minted = tokens.mint(user, session, at(0)).unwrap();
+        assert_eq!(minted.expires_at, at(900));
+        let claims = tokens.verify(&minted.token, at(1)).unwrap();
+        assert_eq!(
+            (claims.sub, claims.sid, claims.exp),
+            (user, session, at(900).timestamp())
+        );
+        let header = jsonwebtoken::decode_header(&minted.token).unwrap();
+        assert_eq!(header.typ.as_deref(), Some("at+jwt"));
+        assert!(header.kid.is_some());
+    }
+
+    #[test]
+    fn expiry_allows_five_seconds_of_leeway_then_says_expired() {
+        let tokens = tokens();
+        let minted = tokens.mint(Uuid::new_v4(), Uuid::new_v4(), at(0)).unwrap();
+        assert!(tokens.verify(&minted.token, at(905)).is_ok());
+        assert!(matches!(
+            tokens.verify(&minted.token, at(906)),
+            Err(AuthError::TokenExpired)
+        ));
+    }
+
+    #[test]
+    fn a_token_from_another_key_is_invalid_not_expired() {
+        let ours = tokens();
+        let theirs = tokens();
+        let forged = theirs
+            .mint(Uuid::new_v4(), Uuid::new_v4(), at(-10_000))
+            .unwrap();
+        assert!(is_invalid(ours.verify(&forged.token, at(0))));
+    }
+
+    #[test]
+    fn a_flipped_signature_byte_is_invalid() {
+        let tokens = tokens();
+        let minted = tokens.mint(Uuid::new_v4(), Uuid::new_v4(), at(0)).unwrap();
+        let (head, sig) = minted.token.rsplit_once('.').unwrap();
+        let mut bytes = URL_SAFE_NO_PAD.decode(sig).unwrap();
+        bytes[0] ^= 1;
+        let tampered = format!("{head}.{}", URL_SAFE_NO_PAD.encode(bytes));
+        assert!(is_invalid(tokens.verify(&tampered, at(0))));
+    }
+
+    #[test]
+    fn alg_none_and_hmac_tokens_are_invalid() {
+        let tokens = tokens();
+        let minted = tokens.mint(Uuid::new_v4(), Uuid::new_v4(), at(0)).unwrap();
+        let payload = minted.token.split('.').nth(1).unwrap();
+        let kid = jsonwebtoken::decode_header(&minted.token)
+            .unwrap()
+            .kid
+            .unwrap();
+        for alg in ["none", "HS256"] {
+            let header = URL_SAFE_NO_PAD
+                .encode(format!(r#"{{"alg":"{alg}","typ":"at+jwt","kid":"{kid}"}}"#));
+            assert!(
+                is_invalid(tokens.verify(&format!("{header}.{payload}."), at(0))),
+                "{alg}"
+            );
+        }
+    }
+
+    #[test]
+    fn another_issuer_or_audience_is_invalid() {
+        let record = KeyRecord::generate(at(0)).unwrap();
+        let ring = |_| {
+            KeyRing::from_records(
+                std::slice::from_ref(&record),
+                at(0),
+                Duration::from_secs(900),
+            )
+            .unwrap()
+        };
+        let ours = AccessTokens::new(
+            "latchkey".into(),
+            "latchkey".into(),
+            Duration::from_secs(900),
+            ring(()),
+        );
+        let other_iss = AccessTokens::new(
+            "evil".into(),
+            "latchkey".into(),
+            Duration::from_secs(900),
+            ring(()),
+        );
+        let other_aud = AccessTokens::new(
+            "latchkey".into(),
+            "evil".into(),
+            Duration::from_secs(900),
+            ring(()),
+        );
+        for minter in [other_iss, other_aud] {
+            let minted = minter.mint(Uuid::new_v4(), Uuid::new_v4(), at(0)).unwrap();
+            assert!(is_invalid(ours.verify(&minted.token, at(0))));
+        }
+    }
+
+    #[test]
+    fn garbage_is_invalid() {
+        let tokens = tokens();
+        for garbage in ["", "abc", "a.b.c", "lk_notajwt"] {
+            assert!(is_invalid(tokens.verify(garbage, at(0))), "{garbage:?}");
+        }
+    }
+}

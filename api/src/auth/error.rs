@@ -1,0 +1,58 @@
+//! One error type for the domain, one variant per client-visible outcome.
+//!
+//! The GraphQL layer maps each variant to an `extensions.code` and status in one table
+//! (`graphql/errors.rs`); `Internal` carries the cause for the log and nothing for the client.
+
+use crate::store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    /// Wrong password or unknown user: deliberately one variant, so one message.
+    #[error("invalid credentials")]
+    InvalidCredentials,
+    /// No, malformed or forged token, or one whose session has ended.
+    #[error("{0}")]
+    Unauthenticated(&'static str),
+    #[error("access token expired")]
+    TokenExpired,
+    #[error("one-time password required")]
+    OtpRequired,
+    #[error("invalid one-time password")]
+    InvalidOtp,
+    #[error("refresh token reused")]
+    RefreshTokenReused,
+    #[error("password expired")]
+    PasswordExpired,
+    #[error("{0}")]
+    Forbidden(&'static str),
+    /// The field (`username`, `email`, ...) whose value is taken.
+    #[error("{0} is already taken")]
+    Conflict(&'static str),
+    #[error("{field}: {reason}")]
+    BadInput { field: &'static str, reason: String },
+    #[error("too many attempts")]
+    RateLimited { retry_after_secs: u64 },
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl AuthError {
+    pub fn bad_input(field: &'static str, reason: impl Into<String>) -> Self {
+        AuthError::BadInput {
+            field,
+            reason: reason.into(),
+        }
+    }
+}
+
+impl From<StoreError> for AuthError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::Conflict(field) => AuthError::Conflict(field),
+            StoreError::Db(e) => AuthError::Internal(anyhow::Error::new(e).context("database")),
+            StoreError::Corrupt(what) => {
+                AuthError::Internal(anyhow::anyhow!("corrupt row: {what}"))
+            }
+        }
+    }
+}

@@ -1,0 +1,184 @@
+//! Ed25519 signing keys: generation, the in-memory key ring, and the JWKS.
+//!
+//! Keys live in the database so every instance sharing it, and every restart, signs and
+//! verifies with the same keys. The newest unretired key signs; a retired key keeps
+//! verifying for one more access-token lifetime, so rotation never cuts a live token.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use chrono::{DateTime, Utc};
+use ed25519_dalek::SigningKey;
+use ed25519_dalek::pkcs8::EncodePrivateKey as _;
+use jsonwebtoken::{DecodingKey, EncodingKey};
+use sha2::{Digest as _, Sha256};
+
+/// The JWS algorithm name of every key here.
+pub const ALGORITHM: &str = "EdDSA";
+
+/// A key as stored: private part as PKCS#8 DER (base64), public part as the JWK `x`.
+#[derive(Clone)]
+pub struct KeyRecord {
+    pub kid: String,
+    pub private_pkcs8_b64: String,
+    pub public_x: String,
+    pub created_at: DateTime<Utc>,
+    pub retired_at: Option<DateTime<Utc>>,
+}
+
+impl std::fmt::Debug for KeyRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyRecord")
+            .field("kid", &self.kid)
+            .field("created_at", &self.created_at)
+            .field("retired_at", &self.retired_at)
+            .finish_non_exhaustive()
+    }
+}
+
+impl KeyRecord {
+    /// A fresh key from the operating system's randomness. Its `kid` is the RFC 7638
+    /// thumbprint of the public key, so the same key always has the same id.
+    pub fn generate(now: DateTime<Utc>) -> anyhow::Result<KeyRecord> {
+        let seed: [u8; 32] = rand::random();
+        let signing = SigningKey::from_bytes(&seed);
+        let der = signing
+            .to_pkcs8_der()
+            .context("encoding the key as PKCS#8")?;
+        let public_x = URL_SAFE_NO_PAD.encode(signing.verifying_key().as_bytes());
+        Ok(KeyRecord {
+            kid: thumbprint(&public_x),
+            private_pkcs8_b64: STANDARD.encode(der.as_bytes()),
+            public_x,
+            created_at: now,
+            retired_at: None,
+        })
+    }
+
+    /// Whether this key may still have signed a token that has not expired.
+    fn can_verify_at(&self, now: DateTime<Utc>, access_ttl: Duration) -> bool {
+        let ttl = chrono::Duration::from_std(access_ttl).unwrap_or(chrono::Duration::MAX);
+        self.retired_at.is_none_or(|retired| {
+            retired
+                .checked_add_signed(ttl + chrono::Duration::seconds(super::access::LEEWAY_SECS))
+                .is_none_or(|until| until > now)
+        })
+    }
+}
+
+/// RFC 7638 JWK thumbprint of an Ed25519 public key: SHA-256 over the required members
+/// in lexical order, base64url.
+fn thumbprint(x: &str) -> String {
+    let canonical = format!(r#"{{"crv":"Ed25519","kty":"OKP","x":"{x}"}}"#);
+    URL_SAFE_NO_PAD.encode(Sha256::digest(canonical.as_bytes()))
+}
+
+/// The keys one instance signs and verifies with, built from the stored records.
+pub struct KeyRing {
+    signer_kid: String,
+    signer: EncodingKey,
+    verifiers: HashMap<String, DecodingKey>,
+    jwks: serde_json::Value,
+}
+
+impl KeyRing {
+    /// Fails if no record can sign.
+    pub fn from_records(
+        records: &[KeyRecord],
+        now: DateTime<Utc>,
+        access_ttl: Duration,
+    ) -> anyhow::Result<KeyRing> {
+        let signer_record = records
+            .iter()
+            .filter(|r| r.retired_at.is_none())
+            .max_by_key(|r| r.created_at)
+            .context("no signing key: every key is retired")?;
+        let der = STANDARD
+            .decode(&signer_record.private_pkcs8_b64)
+            .with_context(|| format!("signing key {} is not base64", signer_record.kid))?;
+        let mut verifiers = HashMap::new();
+        let mut jwks = Vec::new();
+        for record in records.iter().filter(|r| r.can_verify_at(now, access_ttl)) {
+            let key = DecodingKey::from_ed_components(&record.public_x)
+                .with_context(|| format!("public key {} is not base64url", record.kid))?;
+            verifiers.insert(record.kid.clone(), key);
+            jwks.push(serde_json::json!({
+                "kty": "OKP",
+                "crv": "Ed25519",
+                "x": record.public_x,
+                "kid": record.kid,
+                "use": "sig",
+                "alg": ALGORITHM,
+            }));
+        }
+        Ok(KeyRing {
+            signer_kid: signer_record.kid.clone(),
+            signer: EncodingKey::from_ed_der(&der),
+            verifiers,
+            jwks: serde_json::json!({ "keys": jwks }),
+        })
+    }
+
+    pub fn signer(&self) -> (&str, &EncodingKey) {
+        (&self.signer_kid, &self.signer)
+    }
+
+    pub fn verifier(&self, kid: &str) -> Option<&DecodingKey> {
+        self.verifiers.get(kid)
+    }
+
+    /// The public keys as an RFC 7517 key set. Never contains a private part.
+    pub fn jwks(&self) -> &serde_json::Value {
+        &self.jwks
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn a_generated_key_has_a_thumbprint_kid_and_a_32_byte_public_key() {
+        let now = chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        let key = KeyRecord::generate(now).unwrap();
+        assert_eq!(URL_SAFE_NO_PAD.decode(&key.public_x).unwrap().len(), 32);
+        assert_eq!(key.kid, thumbprint(&key.public_x));
+        assert_eq!(key.kid.len(), 43);
+    }
+
+    #[test]
+    fn the_newest_unretired_key_signs_and_retired_keys_verify_for_one_ttl() {
+        let t0 = chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        let ttl = Duration::from_secs(900);
+        let mut old = KeyRecord::generate(t0).unwrap();
+        let new = KeyRecord::generate(t0 + chrono::Duration::seconds(60)).unwrap();
+        old.retired_at = Some(t0 + chrono::Duration::seconds(60));
+        let records = [old.clone(), new.clone()];
+
+        let ring =
+            KeyRing::from_records(&records, t0 + chrono::Duration::seconds(120), ttl).unwrap();
+        assert_eq!(ring.signer().0, new.kid);
+        assert!(ring.verifier(&old.kid).is_some());
+        assert_eq!(ring.jwks()["keys"].as_array().unwrap().len(), 2);
+
+        let later = t0 + chrono::Duration::seconds(60 + 900 + 10);
+        let ring = KeyRing::from_records(&records, later, ttl).unwrap();
+        assert!(ring.verifier(&old.kid).is_none());
+        assert_eq!(ring.jwks()["keys"].as_array().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn the_jwks_holds_no_private_material() {
+        let now = chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        let key = KeyRecord::generate(now).unwrap();
+        let ring = KeyRing::from_records(std::slice::from_ref(&key), now, Duration::from_secs(900))
+            .unwrap();
+        let text = ring.jwks().to_string();
+        assert!(!text.contains(&key.private_pkcs8_b64));
+        assert!(!text.contains("\"d\""));
+    }
+}

@@ -1,0 +1,19 @@
+//! The authentication domain: accounts, passwords, access tokens and signing keys,
+//! login sessions and their refresh tokens.
+//!
+//! Nothing here knows about HTTP or GraphQL. [`service::Authenticator`] is the one entry
+//! point the GraphQL layer calls; it takes `now` from a [`clock::Clock`] and talks to the
+//! database only through [`crate::store`].
+
+pub mod access;
+pub mod account;
+pub mod clock;
+pub mod error;
+pub mod keys;
+pub mod password;
+pub mod principal;
+pub mod refresh;
+pub mod service;
+pub mod values;
+
+pub use error::AuthError;

@@ -1,0 +1,248 @@
+//! argon2id password hashing on a bounded blocking pool.
+//!
+//! Hashing is deliberately slow and memory-hungry (19 MiB each by default), so it never
+//! runs on the async workers: it goes to tokio's blocking pool behind a semaphore sized
+//! to the cores. A login flood then queues for permits instead of starving requests that
+//! only carry a token, and memory stays bounded at `concurrency x memory_kib`.
+
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use serde::{Deserialize, Serialize};
+use tokio::sync::Semaphore;
+use tracing::Instrument as _;
+
+use super::AuthError;
+use super::values::Password;
+
+/// argon2id cost parameters, and how many hashes may run at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HashingParams {
+    pub memory_kib: u32,
+    pub iterations: u32,
+    pub parallelism: u32,
+    pub concurrency: usize,
+}
+
+impl Default for HashingParams {
+    /// OWASP's argon2id recommendation (m = 19 MiB, t = 2, p = 1); one hash per core.
+    fn default() -> Self {
+        HashingParams {
+            memory_kib: 19 * 1024,
+            iterations: 2,
+            parallelism: 1,
+            concurrency: std::thread::available_parallelism().map_or(2, usize::from),
+        }
+    }
+}
+
+impl HashingParams {
+    fn argon2_params(&self) -> Result<Params, argon2::Error> {
+        Params::new(self.memory_kib, self.iterations, self.parallelism, None)
+    }
+
+    /// Whether argon2 accepts these costs.
+    pub fn check(&self) -> Result<(), String> {
+        self.argon2_params()
+            .map(drop)
+            .map_err(|e| format!("argon2 refuses these parameters: {e}"))
+    }
+}
+
+/// Hashes and verifies passwords without blocking the async runtime.
+#[derive(Clone)]
+pub struct PasswordHasher {
+    argon2: Argon2<'static>,
+    permits: Arc<Semaphore>,
+    /// Verified against when the user does not exist, so an unknown username costs the
+    /// same time as a wrong password and timing does not reveal which names exist.
+    dummy_hash: Arc<str>,
+}
+
+/// What a verification found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verification {
+    Mismatch,
+    Match,
+    /// Right password, stored with weaker parameters than configured: rehash it.
+    MatchNeedsRehash,
+}
+
+impl PasswordHasher {
+    pub fn new(params: HashingParams) -> anyhow::Result<PasswordHasher> {
+        let argon2_params = params
+            .argon2_params()
+            .map_err(|e| anyhow::anyhow!("argon2 parameters: {e}"))?;
+        let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, argon2_params);
+        let dummy_hash = hash_blocking(&argon2, "latchkey-timing-equaliser")?;
+        Ok(PasswordHasher {
+            argon2,
+            permits: Arc::new(Semaphore::new(params.concurrency.max(1))),
+            dummy_hash: dummy_hash.into(),
+        })
+    }
+
+    /// A PHC string for a new password.
+    pub async fn hash(&self, password: &Password) -> Result<String, AuthError> {
+        let argon2 = self.argon2.clone();
+        let password = password.clone();
+        self.run(move || hash_blocking(&argon2, password.expose()))
+            .await?
+            .map_err(AuthError::Internal)
+    }
+
+    /// Checks a password against a stored PHC string, or against the dummy hash when there
+    /// is no account (the answer is then always `Mismatch`, after the same work).
+    pub async fn verify(
+        &self,
+        password: &Password,
+        stored: Option<&str>,
+    ) -> Result<Verification, AuthError> {
+        let argon2 = self.argon2.clone();
+        let password = password.clone();
+        let (phc, real) = match stored {
+            Some(phc) => (phc.to_owned(), true),
+            None => (self.dummy_hash.to_string(), false),
+        };
+        let outcome = self
+            .run(move || verify_blocking(&argon2, password.expose(), &phc))
+            .await?
+            .map_err(AuthError::Internal)?;
+        Ok(if real {
+            outcome
+        } else {
+            Verification::Mismatch
+        })
+    }
+
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, AuthError> {
+        let permit = self
+            .permits
+            .clone()
+            .acquire_owned()
+            .await
+            .context("password hashing pool closed")?;
+        let span = tracing::Span::current();
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            span.in_scope(work)
+        })
+        .instrument(tracing::Span::current())
+        .await
+        .context("password hashing task failed")
+        .map_err(AuthError::Internal)
+    }
+}
+
+fn hash_blocking(argon2: &Argon2<'_>, password: &str) -> anyhow::Result<String> {
+    let salt_bytes: [u8; 16] = rand::random();
+    let salt = SaltString::encode_b64(&salt_bytes).map_err(|e| anyhow::anyhow!("salt: {e}"))?;
+    let hash = argon2
+        .hash_password(password.as_bytes(), &salt)
+        .map_err(|e| anyhow::anyhow!("argon2 hash: {e}"))?;
+    Ok(hash.to_string())
+}
+
+fn verify_blocking(argon2: &Argon2<'_>, password: &str, phc: &str) -> anyhow::Result<Verification> {
+    let parsed = PasswordHash::new(phc)
+        .map_err(|e| anyhow::anyhow!("stored hash is not a PHC string: {e}"))?;
+    // Verification uses the parameters recorded in the stored hash, so old hashes keep
+    // working after the configured cost is raised.
+    match argon2.verify_password(password.as_bytes(), &parsed) {
+        Ok(()) => Ok(if is_current(argon2, &parsed) {
+            Verification::Match
+        } else {
+            Verification::MatchNeedsRehash
+        }),
+        Err(argon2::password_hash::Error::Password) => Ok(Verification::Mismatch),
+        Err(e) => Err(anyhow::anyhow!("argon2 verify: {e}")),
+    }
+}
+
+fn is_current(argon2: &Argon2<'_>, hash: &PasswordHash<'_>) -> bool {
+    let current = argon2.params();
+    hash.algorithm == Algorithm::Argon2id.ident()
+        && Params::try_from(hash).is_ok_and(|p| {
+            p.m_cost() == current.m_cost()
+                && p.t_cost() == current.t_cost()
+                && p.p_cost() == current.p_cost()
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn cheap() -> HashingParams {
+        HashingParams {
+            memory_kib: 1024,
+            iterations: 1,
+            parallelism: 1,
+            concurrency: 2,
+        }
+    }
+
+    fn pw(s: &str) -> Password {
+        Password::presented(s.into(), "password").unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_hash_verifies_its_password_and_nothing_else() {
+        let hasher = PasswordHasher::new(cheap()).unwrap();
+        let phc = hasher.hash(&pw("correct horse")).await.unwrap();
+        assert!(phc.starts_with("$argon2id$v=19$m=1024,t=1,p=1$"), "{phc}");
+        assert_eq!(
+            hasher
+                .verify(&pw("correct horse"), Some(&phc))
+                .await
+                .unwrap(),
+            Verification::Match
+        );
+        assert_eq!(
+            hasher
+                .verify(&pw("correct horsf"), Some(&phc))
+                .await
+                .unwrap(),
+            Verification::Mismatch
+        );
+    }
+
+    #[tokio::test]
+    async fn an_unknown_account_never_matches_even_the_dummy_password() {
+        let hasher = PasswordHasher::new(cheap()).unwrap();
+        let outcome = hasher
+            .verify(&pw("latchkey-timing-equaliser"), None)
+            .await
+            .unwrap();
+        assert_eq!(outcome, Verification::Mismatch);
+    }
+
+    #[tokio::test]
+    async fn a_hash_with_older_parameters_asks_for_a_rehash() {
+        let old = PasswordHasher::new(cheap()).unwrap();
+        let phc = old.hash(&pw("correct horse")).await.unwrap();
+        let stronger = PasswordHasher::new(HashingParams {
+            iterations: 2,
+            ..cheap()
+        })
+        .unwrap();
+        let outcome = stronger
+            .verify(&pw("correct horse"), Some(&phc))
+            .await
+            .unwrap();
+        assert_eq!(outcome, Verification::MatchNeedsRehash);
+    }
+
+    #[test]
+    fn the_default_parameters_are_owasps() {
+        let p = HashingParams::default();
+        assert_eq!((p.memory_kib, p.iterations, p.parallelism), (19456, 2, 1));
+        assert!(p.check().is_ok());
+    }
+}

@@ -1,0 +1,169 @@
+//! Refresh tokens and the rules of rotation.
+//!
+//! A refresh token is 256 random bits, shown to the client once and stored only as its
+//! SHA-256 (a slow hash buys nothing against 256 bits of entropy). Every `refresh`
+//! supersedes the token presented and issues a successor. A superseded token presented
+//! again within the grace window (two tabs refreshing at once) still gets a successor of
+//! its own; after the window it means the token leaked, and the whole session ends.
+
+use std::fmt;
+use std::time::Duration;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
+use sha2::{Digest as _, Sha256};
+use subtle::ConstantTimeEq as _;
+
+/// Bytes of randomness in a refresh token.
+const TOKEN_BYTES: usize = 32;
+/// Length of a token's base64url text.
+const TOKEN_CHARS: usize = 43;
+
+/// A refresh token in the clear. `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RefreshToken(String);
+
+impl RefreshToken {
+    pub fn generate() -> RefreshToken {
+        let bytes: [u8; TOKEN_BYTES] = rand::random();
+        RefreshToken(URL_SAFE_NO_PAD.encode(bytes))
+    }
+
+    /// `None` for anything that cannot be one of ours, so it is not even looked up.
+    pub fn parse(raw: &str) -> Option<RefreshToken> {
+        let well_formed = raw.len() == TOKEN_CHARS
+            && raw
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        well_formed.then(|| RefreshToken(raw.to_owned()))
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    pub fn hash(&self) -> TokenHash {
+        TokenHash::of(&self.0)
+    }
+}
+
+impl fmt::Debug for RefreshToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("RefreshToken([redacted])")
+    }
+}
+
+/// Hex SHA-256 of a token: what the database keeps and looks up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenHash(String);
+
+impl TokenHash {
+    pub fn of(token: &str) -> TokenHash {
+        let digest = Sha256::digest(token.as_bytes());
+        TokenHash(digest.iter().map(|b| format!("{b:02x}")).collect())
+    }
+
+    pub fn from_stored(hex: String) -> TokenHash {
+        TokenHash(hex)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Constant-time equality, for checking a row found by hash against the token's hash.
+    pub fn matches(&self, other: &TokenHash) -> bool {
+        self.0.as_bytes().ct_eq(other.0.as_bytes()).into()
+    }
+}
+
+/// What presenting a known refresh token means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Presented {
+    /// The token is live: supersede it and issue a successor.
+    Current,
+    /// Superseded moments ago (a concurrent refresh): issue a successor of its own.
+    WithinGrace,
+    /// Superseded longer ago than the grace window: a replay. End the session.
+    Reused,
+}
+
+/// Classifies a token by when (if ever) it was superseded.
+pub fn classify(
+    superseded_at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+    grace: Duration,
+) -> Presented {
+    let Some(superseded_at) = superseded_at else {
+        return Presented::Current;
+    };
+    let grace = chrono::Duration::from_std(grace).unwrap_or(chrono::Duration::MAX);
+    let age = now.signed_duration_since(superseded_at);
+    if age <= grace {
+        Presented::WithinGrace
+    } else {
+        Presented::Reused
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn at(secs: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_800_000_000 + secs, 0).unwrap()
+    }
+
+    #[test]
+    fn generated_tokens_are_256_bit_and_parse_back() {
+        let token = RefreshToken::generate();
+        assert_eq!(token.expose().len(), TOKEN_CHARS);
+        assert_eq!(URL_SAFE_NO_PAD.decode(token.expose()).unwrap().len(), 32);
+        assert_eq!(RefreshToken::parse(token.expose()), Some(token.clone()));
+        assert_ne!(RefreshToken::generate(), token);
+    }
+
+    #[test]
+    fn malformed_tokens_do_not_parse() {
+        for bad in [
+            "",
+            "short",
+            &"a".repeat(44),
+            &format!("{}=", "a".repeat(42)),
+            &"é".repeat(22),
+        ] {
+            assert!(RefreshToken::parse(bad).is_none(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn hashes_are_hex_sha256_and_compare_in_constant_time() {
+        let hash = TokenHash::of("abc");
+        assert_eq!(
+            hash.as_str(),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert!(hash.matches(&TokenHash::from_stored(hash.as_str().to_owned())));
+        assert!(!hash.matches(&TokenHash::of("abd")));
+    }
+
+    #[test]
+    fn rotation_classifies_by_time_since_superseded() {
+        let grace = Duration::from_secs(10);
+        assert_eq!(classify(None, at(0), grace), Presented::Current);
+        assert_eq!(classify(Some(at(0)), at(10), grace), Presented::WithinGrace);
+        assert_eq!(classify(Some(at(0)), at(11), grace), Presented::Reused);
+        assert_eq!(
+            classify(Some(at(0)), at(1), Duration::ZERO),
+            Presented::Reused
+        );
+    }
+
+    #[test]
+    fn debug_never_shows_the_token() {
+        let token = RefreshToken::generate();
+        assert!(!format!("{token:?}").contains(token.expose()));
+    }
+}

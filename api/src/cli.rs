@@ -1,0 +1,170 @@
+//! The `latchkey` command line.
+
+use std::io::BufRead as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+
+use crate::auth::AuthError;
+use crate::auth::account::Role;
+use crate::auth::clock::SystemClock;
+use crate::auth::service::{Authenticator, RegisterRequest};
+use crate::config::Settings;
+use crate::startup::Application;
+use crate::store::Store;
+
+/// Latchkey: a GraphQL authentication server.
+#[derive(Debug, Parser)]
+#[command(name = "latchkey", version, about)]
+pub struct Cli {
+    /// Configuration file (default: ./latchkey.toml if it exists; also LATCHKEY_CONFIG).
+    #[arg(long, global = true, value_name = "PATH")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the server (the default).
+    Serve,
+    /// Apply pending database migrations, then exit.
+    Migrate,
+    /// Print the GraphQL schema (SDL).
+    Schema,
+    /// Manage accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Create an account. The password is read from LATCHKEY_NEW_PASSWORD, else from the
+    /// first line of standard input; never from an argument, where it would show in `ps`.
+    Add {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        email: Option<String>,
+        #[arg(long)]
+        firstname: Option<String>,
+        #[arg(long)]
+        lastname: Option<String>,
+        /// Make the account an administrator.
+        #[arg(long)]
+        admin: bool,
+    },
+}
+
+/// Parses the command line and runs it.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Some(Command::Schema) = cli.command {
+        // Needs no configuration, so it works anywhere (CI, codegen).
+        print!("{}", crate::graphql::sdl());
+        return ExitCode::SUCCESS;
+    }
+    let settings = match Settings::load(cli.config.as_deref()) {
+        Ok(settings) => settings,
+        Err(e) => {
+            eprintln!("latchkey: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    crate::telemetry::init(settings.log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("latchkey: starting the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command.unwrap_or(Command::Serve), settings)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("latchkey: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
+    match command {
+        Command::Serve => {
+            let bind = settings.bind.clone();
+            let app = Application::build(settings).await?;
+            tracing::info!(%bind, port = app.port(), "latchkey listening");
+            app.run_until_stopped()
+                .await
+                .context("server stopped with an error")
+        }
+        Command::Migrate => {
+            let store = Store::connect(&settings.database_url).await?;
+            store.migrate().await?;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::Schema => {
+            print!("{}", crate::graphql::sdl());
+            Ok(())
+        }
+        Command::User(UserCommand::Add {
+            username,
+            email,
+            firstname,
+            lastname,
+            admin,
+        }) => {
+            let password = new_password()?;
+            let store = Store::connect(&settings.database_url).await?;
+            if settings.auto_migrate {
+                store.migrate().await?;
+            }
+            let auth = Authenticator::start(&settings, store, Arc::new(SystemClock)).await?;
+            let role = if admin { Role::Admin } else { Role::User };
+            let request = RegisterRequest {
+                username,
+                email,
+                password,
+                firstname,
+                lastname,
+                role,
+            };
+            match auth.create_account(request).await {
+                Ok(account) => {
+                    println!(
+                        "created {} ({}) as {}",
+                        account.username,
+                        account.id,
+                        account.role.as_str()
+                    );
+                    Ok(())
+                }
+                Err(AuthError::Internal(e)) => Err(e),
+                Err(e) => anyhow::bail!("{e}"),
+            }
+        }
+    }
+}
+
+fn new_password() -> anyhow::Result<String> {
+    if let Ok(password) = std::env::var("LATCHKEY_NEW_PASSWORD") {
+        return Ok(password);
+    }
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("reading the password from standard input")?;
+    let password = line.trim_end_matches(['\n', '\r']).to_owned();
+    if password.is_empty() {
+        anyhow::bail!("no password: set LATCHKEY_NEW_PASSWORD or write it on standard input");
+    }
+    Ok(password)
+}

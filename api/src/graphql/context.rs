@@ -1,0 +1,164 @@
+//! What the HTTP layer hands each GraphQL request, and what the request hands back.
+//!
+//! The HTTP layer extracts credentials without touching the database; a resolver that
+//! needs the caller calls [`principal`], which checks the credential once per request and
+//! memoises the answer. Token delivery (the `Authorization` response header, cookies) is
+//! recorded here as [`TokenDelivery`] and written by the HTTP layer, so resolvers never
+//! deal in HTTP.
+
+use std::sync::{Arc, Mutex};
+
+use async_graphql::Context;
+use chrono::{DateTime, Utc};
+use tokio::sync::OnceCell;
+use uuid::Uuid;
+
+use super::errors::ApiError;
+use crate::auth::AuthError;
+use crate::auth::account::TokenMode;
+use crate::auth::principal::Principal;
+use crate::auth::service::{Authenticator, ClientMeta};
+
+/// The credential a request carries, from the first source that has one.
+#[derive(Clone)]
+pub struct Credential {
+    pub token: String,
+    pub source: CredentialSource,
+}
+
+impl std::fmt::Debug for Credential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credential")
+            .field("source", &self.source)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CredentialSource {
+    AuthorizationHeader,
+    QueryParameter,
+    Cookie,
+}
+
+/// Per-request input from the HTTP layer.
+#[derive(Debug, Default)]
+pub struct RequestContext {
+    pub credential: Option<Credential>,
+    /// Set when the `Authorization` header was present but not a usable bearer token.
+    pub malformed_authorization: bool,
+    /// The refresh cookie, if the browser sent one.
+    pub refresh_cookie: Option<String>,
+    /// The seed-compatible `identityId` header or query parameter.
+    pub identity_id: Option<String>,
+    pub client: ClientMeta,
+    principal: OnceCell<Result<Principal, Arc<AuthError>>>,
+    delivery: Mutex<Option<TokenDelivery>>,
+}
+
+/// What the response must carry besides its body.
+#[derive(Debug, Clone)]
+pub enum TokenDelivery {
+    /// Tokens issued by `login` or `refresh`, delivered as `mode` says.
+    Issue(IssuedTokens),
+    /// `logout`: expire both cookies.
+    ClearCookies,
+}
+
+#[derive(Clone)]
+pub struct IssuedTokens {
+    pub mode: TokenMode,
+    pub access_token: String,
+    pub access_expires_at: DateTime<Utc>,
+    pub refresh_token: String,
+    pub session_expires_at: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for IssuedTokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IssuedTokens")
+            .field("mode", &self.mode)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RequestContext {
+    pub fn new(client: ClientMeta) -> RequestContext {
+        RequestContext {
+            client,
+            ..RequestContext::default()
+        }
+    }
+
+    /// Records what the response must deliver; a later call replaces an earlier one.
+    pub fn deliver(&self, delivery: TokenDelivery) {
+        if let Ok(mut slot) = self.delivery.lock() {
+            *slot = Some(delivery);
+        }
+    }
+
+    /// What the resolvers asked the response to deliver.
+    pub fn take_delivery(&self) -> Option<TokenDelivery> {
+        self.delivery.lock().ok().and_then(|mut slot| slot.take())
+    }
+
+    async fn resolve(&self, auth: &Authenticator) -> Result<Principal, AuthError> {
+        if self.malformed_authorization {
+            return Err(AuthError::Unauthenticated(
+                "malformed Authorization header: use `Bearer <token>`",
+            ));
+        }
+        let credential = self
+            .credential
+            .as_ref()
+            .ok_or(AuthError::Unauthenticated("authentication required"))?;
+        let principal = auth.authenticate(&credential.token).await?;
+        if let Some(claimed) = &self.identity_id {
+            let matches = Uuid::parse_str(claimed.trim()).is_ok_and(|id| id == principal.user_id);
+            if !matches {
+                return Err(AuthError::Forbidden("identityId does not match the token"));
+            }
+        }
+        Ok(principal)
+    }
+}
+
+pub(crate) fn request_context<'a>(ctx: &'a Context<'_>) -> Result<&'a RequestContext, ApiError> {
+    ctx.data::<Arc<RequestContext>>()
+        .map(Arc::as_ref)
+        .map_err(|_| {
+            ApiError::from(AuthError::Internal(anyhow::anyhow!(
+                "request context missing"
+            )))
+        })
+}
+
+pub(crate) fn authenticator<'a>(ctx: &'a Context<'_>) -> Result<&'a Authenticator, ApiError> {
+    ctx.data::<Arc<Authenticator>>()
+        .map(Arc::as_ref)
+        .map_err(|_| {
+            ApiError::from(AuthError::Internal(anyhow::anyhow!(
+                "authenticator missing"
+            )))
+        })
+}
+
+/// The authenticated caller; checked once per request however many fields ask.
+pub(crate) async fn principal(ctx: &Context<'_>) -> Result<Principal, ApiError> {
+    let request = request_context(ctx)?;
+    let auth = authenticator(ctx)?;
+    let outcome = request
+        .principal
+        .get_or_init(|| async { request.resolve(auth).await.map_err(Arc::new) })
+        .await;
+    outcome.clone().map_err(|e| ApiError::from(e.as_ref()))
+}
+
+/// The caller, if the request carries a valid credential; `None` otherwise.
+pub(crate) async fn optional_principal(ctx: &Context<'_>) -> Result<Option<Principal>, ApiError> {
+    match principal(ctx).await {
+        Ok(p) => Ok(Some(p)),
+        Err(e) if e.code() == super::errors::code::INTERNAL_SERVER_ERROR => Err(e),
+        Err(_) => Ok(None),
+    }
+}

@@ -1,0 +1,305 @@
+//! The one table from errors to `extensions.code` and `extensions.status`.
+//!
+//! Resolvers return [`ApiError`], built from an [`AuthError`]. `ApiError` deliberately has
+//! no `Display`: async-graphql turns any `Display` type into an error *without* a code, so
+//! keeping it out makes a code-less resolver error impossible to write by accident.
+//! Errors async-graphql raises itself (parse, validation, variable coercion) get their
+//! codes from [`ErrorCodes`] and [`finish`].
+
+use std::sync::Arc;
+
+use async_graphql::extensions::{
+    Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextValidation,
+};
+use async_graphql::parser::types::ExecutableDocument;
+use async_graphql::{
+    ErrorExtensionValues, Response, ServerError, ServerResult, ValidationResult, Variables,
+};
+
+use crate::auth::AuthError;
+
+/// Stable error codes of the contract (API.md "Errors").
+pub mod code {
+    pub const BAD_USER_INPUT: &str = "BAD_USER_INPUT";
+    pub const UNAUTHENTICATED: &str = "UNAUTHENTICATED";
+    pub const TOKEN_EXPIRED: &str = "TOKEN_EXPIRED";
+    pub const OTP_REQUIRED: &str = "OTP_REQUIRED";
+    pub const INVALID_OTP: &str = "INVALID_OTP";
+    pub const REFRESH_TOKEN_REUSED: &str = "REFRESH_TOKEN_REUSED";
+    pub const PASSWORD_EXPIRED: &str = "PASSWORD_EXPIRED";
+    pub const FORBIDDEN: &str = "FORBIDDEN";
+    pub const CONFLICT: &str = "CONFLICT";
+    pub const RATE_LIMITED: &str = "RATE_LIMITED";
+    pub const GRAPHQL_PARSE_FAILED: &str = "GRAPHQL_PARSE_FAILED";
+    pub const GRAPHQL_VALIDATION_FAILED: &str = "GRAPHQL_VALIDATION_FAILED";
+    pub const BAD_REQUEST: &str = "BAD_REQUEST";
+    pub const INTERNAL_SERVER_ERROR: &str = "INTERNAL_SERVER_ERROR";
+}
+
+/// The status a REST client of the seeds would have seen for each code.
+pub fn status_of(code: &str) -> u16 {
+    match code {
+        code::UNAUTHENTICATED
+        | code::TOKEN_EXPIRED
+        | code::OTP_REQUIRED
+        | code::INVALID_OTP
+        | code::REFRESH_TOKEN_REUSED => 401,
+        code::PASSWORD_EXPIRED | code::FORBIDDEN => 403,
+        code::CONFLICT => 409,
+        code::RATE_LIMITED => 429,
+        code::INTERNAL_SERVER_ERROR => 500,
+        _ => 400,
+    }
+}
+
+/// A client-facing error: a code from the table and a short human message.
+#[derive(Debug)]
+pub struct ApiError {
+    code: &'static str,
+    message: String,
+    retry_after_secs: Option<u64>,
+}
+
+impl ApiError {
+    pub fn new(code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError {
+            code,
+            message: message.into(),
+            retry_after_secs: None,
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        self.code
+    }
+}
+
+impl From<AuthError> for ApiError {
+    fn from(err: AuthError) -> ApiError {
+        ApiError::from(&err)
+    }
+}
+
+impl From<&AuthError> for ApiError {
+    fn from(err: &AuthError) -> ApiError {
+        let (code, message) = match err {
+            AuthError::InvalidCredentials => (
+                code::UNAUTHENTICATED,
+                "invalid username, email or password".to_owned(),
+            ),
+            AuthError::Unauthenticated(why) => (code::UNAUTHENTICATED, (*why).to_owned()),
+            AuthError::TokenExpired => (
+                code::TOKEN_EXPIRED,
+                "access token expired: call refresh".to_owned(),
+            ),
+            AuthError::OtpRequired => (
+                code::OTP_REQUIRED,
+                "a one-time password is required".to_owned(),
+            ),
+            AuthError::InvalidOtp => (code::INVALID_OTP, "invalid one-time password".to_owned()),
+            AuthError::RefreshTokenReused => (
+                code::REFRESH_TOKEN_REUSED,
+                "refresh token was already used: the session has been revoked".to_owned(),
+            ),
+            AuthError::PasswordExpired => (
+                code::PASSWORD_EXPIRED,
+                "password expired: use changePassword".to_owned(),
+            ),
+            AuthError::Forbidden(why) => (code::FORBIDDEN, (*why).to_owned()),
+            AuthError::Conflict(field) => (code::CONFLICT, format!("{field} is already taken")),
+            AuthError::BadInput { field, reason } => {
+                (code::BAD_USER_INPUT, format!("{field} {reason}"))
+            }
+            AuthError::RateLimited { retry_after_secs } => {
+                return ApiError {
+                    code: code::RATE_LIMITED,
+                    message: "too many attempts: try again later".to_owned(),
+                    retry_after_secs: Some(*retry_after_secs),
+                };
+            }
+            AuthError::Internal(cause) => {
+                // The cause chain goes to the log only; the client learns nothing of it.
+                tracing::error!(error = format!("{cause:#}"), "internal error");
+                (
+                    code::INTERNAL_SERVER_ERROR,
+                    "internal server error".to_owned(),
+                )
+            }
+        };
+        ApiError {
+            code,
+            message,
+            retry_after_secs: None,
+        }
+    }
+}
+
+impl From<ApiError> for async_graphql::Error {
+    fn from(err: ApiError) -> async_graphql::Error {
+        let mut error = async_graphql::Error::new(err.message);
+        let extensions = error
+            .extensions
+            .get_or_insert_with(ErrorExtensionValues::default);
+        set_code(extensions, err.code);
+        if let Some(secs) = err.retry_after_secs {
+            extensions.set("retryAfter", secs);
+        }
+        error
+    }
+}
+
+fn set_code(extensions: &mut ErrorExtensionValues, code: &'static str) {
+    extensions.set("code", code);
+    extensions.set("status", status_of(code));
+}
+
+pub(crate) fn with_code(mut error: ServerError, code: &'static str) -> ServerError {
+    set_code(
+        error
+            .extensions
+            .get_or_insert_with(ErrorExtensionValues::default),
+        code,
+    );
+    error
+}
+
+fn has_code(error: &ServerError) -> bool {
+    error
+        .extensions
+        .as_ref()
+        .is_some_and(|e| e.get("code").is_some())
+}
+
+/// Codes for the errors async-graphql raises before any resolver runs.
+pub struct ErrorCodes;
+
+impl ExtensionFactory for ErrorCodes {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(ErrorCodes)
+    }
+}
+
+#[async_graphql::async_trait::async_trait]
+impl Extension for ErrorCodes {
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        next.run(ctx, query, variables).await.map_err(|e| {
+            // An inner extension (introspection off) may already have said why.
+            if has_code(&e) {
+                e
+            } else {
+                with_code(e, code::GRAPHQL_PARSE_FAILED)
+            }
+        })
+    }
+
+    async fn validation(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        next: NextValidation<'_>,
+    ) -> Result<ValidationResult, Vec<ServerError>> {
+        next.run(ctx).await.map_err(|errors| {
+            errors
+                .into_iter()
+                .map(|e| {
+                    // A value of the wrong type (usually a variable) is bad input, not a
+                    // broken query.
+                    let code = if e.message.starts_with("Invalid value for argument") {
+                        code::BAD_USER_INPUT
+                    } else {
+                        code::GRAPHQL_VALIDATION_FAILED
+                    };
+                    with_code(e, code)
+                })
+                .collect()
+        })
+    }
+}
+
+/// Whether an error was raised before execution (parse, validation, coercion), which the
+/// GraphQL-over-HTTP spec answers with HTTP 400 under `application/graphql-response+json`.
+pub fn is_request_error(error: &ServerError) -> bool {
+    let code = error
+        .extensions
+        .as_ref()
+        .and_then(|e| e.get("code"))
+        .and_then(|v| match v {
+            async_graphql::Value::String(s) => Some(s.as_str()),
+            _ => None,
+        });
+    matches!(
+        code,
+        Some(code::GRAPHQL_PARSE_FAILED | code::GRAPHQL_VALIDATION_FAILED)
+    ) || (code == Some(code::BAD_USER_INPUT) && error.path.is_empty())
+}
+
+/// Gives every error still without a code one: request-level problems async-graphql
+/// reports after validation (an unknown `operationName`) are validation failures;
+/// anything raised while resolving arguments is bad input.
+pub fn finish(response: &mut Response) {
+    for error in &mut response.errors {
+        if !has_code(error) {
+            let code = if error.path.is_empty() {
+                code::GRAPHQL_VALIDATION_FAILED
+            } else {
+                code::BAD_USER_INPUT
+            };
+            set_code(
+                error
+                    .extensions
+                    .get_or_insert_with(ErrorExtensionValues::default),
+                code,
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_has_the_status_the_contract_gives() {
+        let table = [
+            (code::BAD_USER_INPUT, 400),
+            (code::UNAUTHENTICATED, 401),
+            (code::TOKEN_EXPIRED, 401),
+            (code::OTP_REQUIRED, 401),
+            (code::INVALID_OTP, 401),
+            (code::REFRESH_TOKEN_REUSED, 401),
+            (code::PASSWORD_EXPIRED, 403),
+            (code::FORBIDDEN, 403),
+            (code::CONFLICT, 409),
+            (code::RATE_LIMITED, 429),
+            (code::GRAPHQL_PARSE_FAILED, 400),
+            (code::GRAPHQL_VALIDATION_FAILED, 400),
+            (code::BAD_REQUEST, 400),
+            (code::INTERNAL_SERVER_ERROR, 500),
+        ];
+        for (code, status) in table {
+            assert_eq!(status_of(code), status, "{code}");
+        }
+    }
+
+    #[test]
+    fn internal_errors_say_nothing_of_their_cause() {
+        let err = ApiError::from(AuthError::Internal(anyhow::anyhow!(
+            "SELECT * FROM users failed"
+        )));
+        assert_eq!(err.code(), code::INTERNAL_SERVER_ERROR);
+        assert!(!err.message.contains("SELECT"));
+    }
+
+    #[test]
+    fn unknown_user_and_wrong_password_are_one_message() {
+        // Both paths produce `InvalidCredentials`; this pins its wording to one string.
+        let err = ApiError::from(AuthError::InvalidCredentials);
+        assert_eq!(err.code(), code::UNAUTHENTICATED);
+        assert_eq!(err.message, "invalid username, email or password");
+    }
+}

@@ -1,0 +1,98 @@
+//! Logging in, refreshing and logging out.
+
+use async_graphql::{Context, Object};
+
+use crate::auth::AuthError;
+use crate::auth::service::{LoginRequest, LogoutTarget, SessionTokens};
+use crate::graphql::context::{
+    IssuedTokens, TokenDelivery, authenticator, optional_principal, request_context,
+};
+use crate::graphql::errors::ApiError;
+use crate::graphql::types::{AuthPayload, LoginInput, TokenMode};
+
+#[derive(Default)]
+pub struct SessionMutations;
+
+#[Object]
+impl SessionMutations {
+    /// Logs in with exactly one of username or email, and the password. Opens a session
+    /// and returns its tokens, delivered as `mode` says.
+    async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> Result<AuthPayload, ApiError> {
+        let request = request_context(ctx)?;
+        let tokens = authenticator(ctx)?
+            .login(LoginRequest {
+                username: input.username,
+                email: input.email,
+                password: input.password,
+                mode: input.mode.unwrap_or(TokenMode::Json).into(),
+                client: request.client.clone(),
+            })
+            .await?;
+        issue(ctx, &tokens)
+    }
+
+    /// Exchanges a refresh token (the argument, else the refresh cookie) for new tokens.
+    /// The refresh token is rotated: the one presented stops working. Without `mode`, the
+    /// answer uses the mode the session was opened with.
+    async fn refresh(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(secret, desc = "The refresh token; omit it to use the refresh cookie.")]
+        refresh_token: Option<String>,
+        #[graphql(desc = "How to deliver the new tokens; defaults to the session's mode.")]
+        mode: Option<TokenMode>,
+    ) -> Result<AuthPayload, ApiError> {
+        let request = request_context(ctx)?;
+        let presented = refresh_token
+            .or_else(|| request.refresh_cookie.clone())
+            .ok_or(AuthError::Unauthenticated("refresh token required"))?;
+        let tokens = authenticator(ctx)?
+            .refresh(&presented, mode.map(Into::into))
+            .await?;
+        issue(ctx, &tokens)
+    }
+
+    /// Ends a session: the one of the refresh token given (argument, else the refresh
+    /// cookie, else the session of the access token in use). Returns whether a session was
+    /// ended. Always expires the token cookies.
+    async fn logout(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(secret, desc = "The refresh token of the session to end.")] refresh_token: Option<
+            String,
+        >,
+        #[graphql(
+            default_with = "Some(false)",
+            desc = "End every session of the same user, on every device."
+        )]
+        all_sessions: Option<bool>,
+    ) -> Result<bool, ApiError> {
+        let request = request_context(ctx)?;
+        request.deliver(TokenDelivery::ClearCookies);
+        let target = match refresh_token.or_else(|| request.refresh_cookie.clone()) {
+            Some(token) => LogoutTarget::RefreshToken(token),
+            None => match optional_principal(ctx).await? {
+                Some(who) => LogoutTarget::Session(who.session_id),
+                None => LogoutTarget::Nothing,
+            },
+        };
+        Ok(authenticator(ctx)?
+            .logout(target, all_sessions.unwrap_or(false))
+            .await?)
+    }
+}
+
+/// Records the tokens for delivery and builds the body.
+fn issue(ctx: &Context<'_>, tokens: &SessionTokens) -> Result<AuthPayload, ApiError> {
+    let auth = authenticator(ctx)?;
+    // `access_token_ttl` is validated to at most 24 h, so milliseconds fit an i32.
+    let ttl_ms = i32::try_from(auth.access_token_ttl().as_millis()).unwrap_or(i32::MAX);
+    request_context(ctx)?.deliver(TokenDelivery::Issue(IssuedTokens {
+        mode: tokens.mode,
+        access_token: tokens.access.token.clone(),
+        access_expires_at: tokens.access.expires_at,
+        refresh_token: tokens.refresh.expose().to_owned(),
+        session_expires_at: tokens.session_expires_at,
+    }));
+    Ok(AuthPayload::new(tokens, ttl_ms))
+}

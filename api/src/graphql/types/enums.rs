@@ -1,0 +1,45 @@
+use async_graphql::Enum;
+
+use crate::auth::account;
+
+/// How `login` and `refresh` deliver tokens.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenMode {
+    /// Access and refresh token in the response body; the access token also in the
+    /// `Authorization: Bearer` response header. For servers, mobile apps and Safari.
+    Json,
+    /// Access token in the body; the refresh token only in an httpOnly cookie, out of
+    /// reach of scripts.
+    Cookie,
+    /// Both tokens only in httpOnly cookies; the body carries no token. For browser
+    /// apps that call with `credentials: 'include'`.
+    Session,
+}
+
+impl From<TokenMode> for account::TokenMode {
+    fn from(mode: TokenMode) -> Self {
+        match mode {
+            TokenMode::Json => account::TokenMode::Json,
+            TokenMode::Cookie => account::TokenMode::Cookie,
+            TokenMode::Session => account::TokenMode::Session,
+        }
+    }
+}
+
+/// What an account may do.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// A regular account: sees and manages only itself.
+    User,
+    /// An administrator: may also look up other accounts.
+    Admin,
+}
+
+impl From<account::Role> for Role {
+    fn from(role: account::Role) -> Self {
+        match role {
+            account::Role::User => Role::User,
+            account::Role::Admin => Role::Admin,
+        }
+    }
+}

@@ -1,0 +1,37 @@
+use async_graphql::InputObject;
+
+use super::TokenMode;
+
+/// A new account.
+#[derive(InputObject, Debug)]
+pub struct RegisterInput {
+    /// 3 to 64 ASCII letters, digits, `.`, `_` or `-`; unique without regard to case.
+    pub username: String,
+    /// Optional email address; stored lower-cased, unique.
+    pub email: Option<String>,
+    /// 8 to 256 characters, not the username or email.
+    #[graphql(secret)]
+    pub password: String,
+    /// Given name.
+    pub firstname: Option<String>,
+    /// Family name.
+    pub lastname: Option<String>,
+}
+
+/// Credentials for `login`: exactly one of `username` or `email`, and the password.
+#[derive(InputObject, Debug)]
+pub struct LoginInput {
+    /// The username (any letter case). Give this or `email`, not both.
+    pub username: Option<String>,
+    /// The email address (any letter case). Give this or `username`, not both.
+    pub email: Option<String>,
+    /// The password.
+    #[graphql(secret)]
+    pub password: String,
+    /// The current one-time password, when the account has TOTP enabled.
+    #[graphql(secret)]
+    pub otp: Option<String>,
+    /// How to deliver the tokens.
+    #[graphql(default_with = "Some(TokenMode::Json)")]
+    pub mode: Option<TokenMode>,
+}

@@ -1,0 +1,14 @@
+//! GraphQL input and output types. Built from domain values with `From`; no entity
+//! (and so no hash) ever reaches them.
+
+mod auth_payload;
+mod enums;
+mod inputs;
+mod scalars;
+mod user;
+
+pub use auth_payload::{AuthPayload, Credentials};
+pub use enums::{Role, TokenMode};
+pub use inputs::{LoginInput, RegisterInput};
+pub use scalars::DateTime;
+pub use user::User;

@@ -1,0 +1,92 @@
+//! Token cookies: `HttpOnly`, `Path=/`, `SameSite` as configured, `Secure` (with the
+//! `__Host-` name prefix) unless turned off for local development, and `Max-Age` equal to
+//! the token's remaining life.
+
+use actix_web::cookie::time::Duration as CookieDuration;
+use actix_web::cookie::{Cookie, SameSite as CookieSameSite};
+use chrono::{DateTime, Utc};
+
+use crate::auth::account::TokenMode;
+use crate::config::{CookieSettings, SameSite};
+use crate::graphql::{IssuedTokens, TokenDelivery};
+
+/// The `Set-Cookie` values a delivery needs.
+pub fn for_delivery(
+    delivery: &TokenDelivery,
+    settings: &CookieSettings,
+    now: DateTime<Utc>,
+) -> Vec<Cookie<'static>> {
+    match delivery {
+        TokenDelivery::Issue(tokens) => issued(tokens, settings, now),
+        TokenDelivery::ClearCookies => vec![
+            expired(settings.access_name.clone(), settings),
+            expired(settings.refresh_name.clone(), settings),
+        ],
+    }
+}
+
+fn issued(
+    tokens: &IssuedTokens,
+    settings: &CookieSettings,
+    now: DateTime<Utc>,
+) -> Vec<Cookie<'static>> {
+    let access = || {
+        cookie(
+            settings.access_name.clone(),
+            tokens.access_token.clone(),
+            tokens.access_expires_at,
+            now,
+            settings,
+        )
+    };
+    let refresh = || {
+        cookie(
+            settings.refresh_name.clone(),
+            tokens.refresh_token.clone(),
+            tokens.session_expires_at,
+            now,
+            settings,
+        )
+    };
+    match tokens.mode {
+        TokenMode::Json => Vec::new(),
+        TokenMode::Cookie => vec![refresh()],
+        TokenMode::Session => vec![access(), refresh()],
+    }
+}
+
+fn cookie(
+    name: String,
+    value: String,
+    until: DateTime<Utc>,
+    now: DateTime<Utc>,
+    settings: &CookieSettings,
+) -> Cookie<'static> {
+    let max_age = until.signed_duration_since(now).num_seconds().max(0);
+    base(name, value, settings)
+        .max_age(CookieDuration::seconds(max_age))
+        .finish()
+}
+
+fn expired(name: String, settings: &CookieSettings) -> Cookie<'static> {
+    base(name, String::new(), settings)
+        .max_age(CookieDuration::ZERO)
+        .expires(actix_web::cookie::time::OffsetDateTime::UNIX_EPOCH)
+        .finish()
+}
+
+fn base(
+    name: String,
+    value: String,
+    settings: &CookieSettings,
+) -> actix_web::cookie::CookieBuilder<'static> {
+    Cookie::build(name, value)
+        .http_only(true)
+        .secure(settings.secure)
+        .path("/")
+        .same_site(match settings.same_site {
+            SameSite::Lax => CookieSameSite::Lax,
+            SameSite::Strict => CookieSameSite::Strict,
+            SameSite::None => CookieSameSite::None,
+        })
+}

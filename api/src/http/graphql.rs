@@ -1,0 +1,261 @@
+//! `POST /graphql` and `GET /graphql`: the request-level rules of API.md, then the schema.
+
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::{Method, StatusCode};
+use actix_web::{HttpRequest, HttpResponse, web};
+use async_graphql::http::GraphiQLSource;
+use async_graphql::parser::types::{DocumentOperations, OperationType};
+
+use super::client_info::client_meta;
+use super::rejections::{bad_request, payload_too_large};
+use super::{cookies, credentials};
+use crate::auth::account::TokenMode;
+use crate::graphql::errors::{self, code};
+use crate::graphql::{RequestContext, TokenDelivery};
+use crate::startup::AppState;
+
+const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
+/// Most operations one batched request may carry (when batching is on).
+const MAX_BATCH: usize = 16;
+
+pub async fn post(
+    request: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    // Only JSON: a form or text/plain POST is a "simple" cross-site request that needs no
+    // CORS preflight, so accepting one would open the door to CSRF.
+    if !is_json(&request) {
+        return bad_request("Content-Type must be application/json");
+    }
+    let limit = state.settings.max_body_bytes;
+    let declared_too_large = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
+        .is_some_and(|len| len > limit);
+    if declared_too_large {
+        return payload_too_large(limit);
+    }
+    let body = match payload.to_bytes_limited(limit).await {
+        Ok(Ok(body)) => body,
+        Ok(Err(_)) => return bad_request("could not read the request body"),
+        Err(_) => return payload_too_large(limit),
+    };
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return bad_request("request body is empty: send {\"query\": \"...\"}");
+    }
+    let json: serde_json::Value = match serde_json::from_slice(&body) {
+        Ok(json) => json,
+        Err(_) => return bad_request("request body is not valid JSON"),
+    };
+    if let serde_json::Value::Array(items) = json {
+        // Batching multiplies the work one request can ask for; off unless configured.
+        if !state.settings.batching {
+            return bad_request("batched requests are not enabled");
+        }
+        if items.is_empty() || items.len() > MAX_BATCH {
+            return bad_request(&format!("a batch holds 1 to {MAX_BATCH} requests"));
+        }
+        let Some(batch) = items
+            .into_iter()
+            .map(parse_request)
+            .collect::<Option<Vec<_>>>()
+        else {
+            return bad_request("every request in a batch must be an object with a string `query`");
+        };
+        return execute(&request, batch, true, &state).await;
+    }
+    let graphql_request: async_graphql::Request = match parse_request(json) {
+        Some(r) => r,
+        None => return bad_request("request body must be an object with a string `query`"),
+    };
+    execute(&request, vec![graphql_request], false, &state).await
+}
+
+pub async fn get(request: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let query_string = request.query_string();
+    let has_query = serde_urlencoded::from_str::<Vec<(String, String)>>(query_string)
+        .unwrap_or_default()
+        .iter()
+        .any(|(k, _)| k == "query");
+    if !has_query {
+        if accepts_html(&request) {
+            if !state.settings.graphiql {
+                return HttpResponse::NotFound().finish();
+            }
+            return HttpResponse::Ok()
+                .content_type("text/html; charset=utf-8")
+                .body(
+                    GraphiQLSource::build()
+                        .endpoint("/graphql")
+                        .title("Latchkey")
+                        .finish(),
+                );
+        }
+        return bad_request("GET /graphql needs a `query` parameter");
+    }
+    let graphql_request = match async_graphql::http::parse_query_string(query_string) {
+        Ok(r) => r,
+        Err(_) => return bad_request("the query parameters are not a valid GraphQL request"),
+    };
+    // GET is for reads only: a mutation over GET could be triggered by a link or an
+    // <img> tag from another site.
+    if is_mutation(&graphql_request) {
+        return HttpResponse::MethodNotAllowed()
+            .insert_header((header::ALLOW, "POST"))
+            .json(serde_json::json!({
+                "errors": [{
+                    "message": "mutations must use POST",
+                    "extensions": { "code": code::BAD_REQUEST, "status": 405 },
+                }]
+            }));
+    }
+    execute(&request, vec![graphql_request], false, &state).await
+}
+
+pub async fn method_not_allowed(request: HttpRequest) -> HttpResponse {
+    if request.method() == Method::OPTIONS {
+        return HttpResponse::NoContent()
+            .insert_header((header::ALLOW, "GET, POST"))
+            .finish();
+    }
+    HttpResponse::MethodNotAllowed()
+        .insert_header((header::ALLOW, "GET, POST"))
+        .finish()
+}
+
+/// Runs each operation with its own context (credentials are read once per HTTP request)
+/// and writes the response: one object, or an array for a batch.
+async fn execute(
+    request: &HttpRequest,
+    operations: Vec<async_graphql::Request>,
+    batched: bool,
+    state: &AppState,
+) -> HttpResponse {
+    let mut responses = Vec::with_capacity(operations.len());
+    let mut delivery = None;
+    for operation in operations {
+        let mut context = RequestContext::new(client_meta(request));
+        credentials::extract(request, &state.settings.cookies, &mut context);
+        // Shared with the resolvers, and read again below for what they asked to deliver.
+        let context = std::sync::Arc::new(context);
+        let mut response = state.schema.execute(operation.data(context.clone())).await;
+        errors::finish(&mut response);
+        delivery = context.take_delivery().or(delivery);
+        responses.push(response);
+    }
+
+    let wants_graphql_response = prefers_graphql_response(request);
+    // Under application/json every GraphQL error is HTTP 200 (the body says what went
+    // wrong); under application/graphql-response+json a request that never executed is 400.
+    let never_executed = |r: &async_graphql::Response| {
+        r.data == async_graphql::Value::Null && r.errors.iter().any(errors::is_request_error)
+    };
+    let status = if wants_graphql_response && !batched && responses.iter().all(never_executed) {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    let mut http = HttpResponse::build(status);
+    http.insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")));
+    http.content_type(if wants_graphql_response {
+        GRAPHQL_RESPONSE_JSON
+    } else {
+        "application/json"
+    });
+    if let Some(delivery) = delivery {
+        deliver(&mut http, &delivery, state);
+    }
+    match responses.pop() {
+        Some(response) if !batched => http.json(&response),
+        last => {
+            responses.extend(last);
+            http.json(&responses)
+        }
+    }
+}
+
+/// Writes the tokens a resolver issued: the `Authorization` header in `JSON` mode, and the
+/// cookies its mode calls for (or their removal, for `logout`).
+fn deliver(http: &mut actix_web::HttpResponseBuilder, delivery: &TokenDelivery, state: &AppState) {
+    if let TokenDelivery::Issue(tokens) = delivery
+        && tokens.mode == TokenMode::Json
+        && let Ok(value) = HeaderValue::from_str(&format!("Bearer {}", tokens.access_token))
+    {
+        http.insert_header((header::AUTHORIZATION, value));
+    }
+    for cookie in cookies::for_delivery(delivery, &state.settings.cookies, state.auth.now()) {
+        http.cookie(cookie);
+    }
+}
+
+fn parse_request(json: serde_json::Value) -> Option<async_graphql::Request> {
+    let object = json.as_object()?;
+    if !object
+        .get("query")
+        .is_some_and(serde_json::Value::is_string)
+    {
+        return None;
+    }
+    serde_json::from_value(json).ok()
+}
+
+fn is_json(request: &HttpRequest) -> bool {
+    request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/json"))
+}
+
+fn accept_header(request: &HttpRequest) -> &str {
+    request
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+}
+
+fn accepts_html(request: &HttpRequest) -> bool {
+    accept_header(request).contains("text/html")
+}
+
+/// Whether the client ranks `application/graphql-response+json` above `application/json`.
+fn prefers_graphql_response(request: &HttpRequest) -> bool {
+    let mut best: Option<(&str, f32)> = None;
+    for item in accept_header(request).split(',') {
+        let mut parts = item.split(';');
+        let mime = parts.next().unwrap_or("").trim();
+        if mime != GRAPHQL_RESPONSE_JSON && mime != "application/json" {
+            continue;
+        }
+        let q = parts
+            .filter_map(|p| p.trim().strip_prefix("q="))
+            .find_map(|q| q.parse::<f32>().ok())
+            .unwrap_or(1.0);
+        if best.is_none_or(|(_, best_q)| q > best_q) {
+            best = Some((mime, q));
+        }
+    }
+    best.is_some_and(|(mime, q)| mime == GRAPHQL_RESPONSE_JSON && q > 0.0)
+}
+
+/// Whether the operation the request would run is a mutation. A query that does not parse
+/// is left to the executor, which reports the parse error.
+fn is_mutation(request: &async_graphql::Request) -> bool {
+    let Ok(document) = async_graphql::parser::parse_query(&request.query) else {
+        return false;
+    };
+    let selected = match (&document.operations, request.operation_name.as_deref()) {
+        (DocumentOperations::Single(op), _) => Some(op.node.ty),
+        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name).map(|op| op.node.ty),
+        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => {
+            ops.values().next().map(|op| op.node.ty)
+        }
+        (DocumentOperations::Multiple(_), None) => None,
+    };
+    selected == Some(OperationType::Mutation)
+}

@@ -1,0 +1,24 @@
+//! The HTTP host: routes, request-level rules, credential extraction and token delivery.
+
+mod client_info;
+mod cookies;
+mod credentials;
+mod graphql;
+mod probes;
+mod rejections;
+pub mod telemetry;
+
+use actix_web::web;
+
+/// Registers every route.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/graphql")
+            .route(web::post().to(graphql::post))
+            .route(web::get().to(graphql::get))
+            .route(web::to(graphql::method_not_allowed)),
+    )
+    .route("/.well-known/jwks.json", web::get().to(probes::jwks))
+    .route("/health", web::get().to(probes::health))
+    .route("/ready", web::get().to(probes::ready));
+}

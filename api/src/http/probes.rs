@@ -1,0 +1,30 @@
+//! Liveness, readiness and the public key set.
+
+use actix_web::http::header;
+use actix_web::{HttpResponse, web};
+use serde_json::json;
+
+use crate::startup::AppState;
+
+/// The process is up.
+pub async fn health() -> HttpResponse {
+    HttpResponse::Ok().json(json!({ "status": "ok" }))
+}
+
+/// The database answers.
+pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
+    if state.store.ping().await {
+        HttpResponse::Ok().json(json!({ "status": "ready" }))
+    } else {
+        HttpResponse::ServiceUnavailable().json(json!({ "status": "database unavailable" }))
+    }
+}
+
+/// Public keys that verify access tokens (RFC 7517). Cacheable for a minute; a verifier
+/// that meets an unknown `kid` should fetch the set again.
+pub async fn jwks(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "public, max-age=60"))
+        .content_type("application/jwk-set+json")
+        .json(state.auth.jwks())
+}

@@ -1,0 +1,88 @@
+//! Builds the application: database, migrations, keys, schema, and the bound listener.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::{Server, ServerHandle};
+use actix_web::{App, HttpServer, web};
+use anyhow::Context as _;
+use tracing_actix_web::TracingLogger;
+
+use crate::auth::clock::{Clock, SystemClock};
+use crate::auth::service::Authenticator;
+use crate::config::Settings;
+use crate::graphql::{LatchkeySchema, build_schema};
+use crate::http::telemetry::RequestSpan;
+use crate::store::Store;
+
+/// Shared by every request.
+pub struct AppState {
+    pub settings: Arc<Settings>,
+    pub store: Store,
+    pub auth: Arc<Authenticator>,
+    pub schema: LatchkeySchema,
+}
+
+/// A server bound to its port and ready to run.
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl Application {
+    /// Connects to the database, migrates it (unless `auto_migrate` is off), loads or
+    /// creates the signing key, creates the configured admin, and binds the listener.
+    pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+        Application::build_with_clock(settings, Arc::new(SystemClock)).await
+    }
+
+    pub async fn build_with_clock(
+        settings: Settings,
+        clock: Arc<dyn Clock>,
+    ) -> anyhow::Result<Application> {
+        let store = Store::connect(&settings.database_url).await?;
+        if settings.auto_migrate {
+            store.migrate().await?;
+        }
+        let auth = Arc::new(Authenticator::start(&settings, store.clone(), clock).await?);
+        if let Some(admin) = &settings.admin {
+            auth.ensure_admin(&admin.username, &admin.password).await?;
+        }
+        let schema = build_schema(&settings, auth.clone());
+        let listener = TcpListener::bind(&settings.bind)
+            .with_context(|| format!("binding {}", settings.bind))?;
+        let port = listener
+            .local_addr()
+            .context("reading the bound address")?
+            .port();
+        let state = web::Data::new(AppState {
+            settings: Arc::new(settings),
+            store,
+            auth,
+            schema,
+        });
+        let server = HttpServer::new(move || {
+            App::new()
+                .wrap(TracingLogger::<RequestSpan>::new())
+                .app_data(state.clone())
+                .configure(crate::http::routes)
+        })
+        .listen(listener)
+        .context("starting the HTTP server")?
+        .run();
+        Ok(Application { port, server })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Stops the server: `handle().stop(true).await` drains in-flight requests.
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}

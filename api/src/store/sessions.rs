@@ -1,0 +1,209 @@
+//! `sessions` and `refresh_tokens` queries.
+//!
+//! Rotation is race-safe by construction: a token is superseded with a conditional
+//! `UPDATE ... WHERE superseded_at IS NULL`, and only the caller whose update touched a
+//! row gets to issue the successor. Two refreshes racing on one token, on one instance or
+//! two, cannot both win.
+
+use chrono::{DateTime, Utc};
+use latchkey_entity::{refresh_token, session};
+use sea_orm::sea_query::{Expr, SimpleExpr};
+use sea_orm::{
+    ColumnTrait as _, ConnectionTrait, DatabaseConnection, EntityTrait as _, QueryFilter as _,
+    QueryOrder as _, Set, TransactionTrait as _,
+};
+use uuid::Uuid;
+
+use super::StoreError;
+
+pub use refresh_token::Model as RefreshTokenRow;
+pub use session::Model as SessionRow;
+
+#[derive(Clone)]
+pub struct Sessions {
+    db: DatabaseConnection,
+}
+
+/// A login session about to be opened.
+pub struct NewSession {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub mode: &'static str,
+    pub expires_at: DateTime<Utc>,
+    pub user_agent: Option<String>,
+    pub ip: Option<String>,
+}
+
+impl Sessions {
+    pub(super) fn new(db: DatabaseConnection) -> Sessions {
+        Sessions { db }
+    }
+
+    /// Opens a session together with its first refresh token.
+    pub async fn open(
+        &self,
+        new: NewSession,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let txn = self.db.begin().await?;
+        session::Entity::insert(session::ActiveModel {
+            id: Set(new.id),
+            user_id: Set(new.user_id),
+            mode: Set(new.mode.to_owned()),
+            created_at: Set(now),
+            last_used_at: Set(Some(now)),
+            expires_at: Set(new.expires_at),
+            revoked_at: Set(None),
+            revoked_reason: Set(None),
+            user_agent: Set(new.user_agent),
+            ip: Set(new.ip),
+        })
+        .exec_without_returning(&txn)
+        .await?;
+        insert_token(&txn, token_hash, new.id, now).await?;
+        txn.commit().await?;
+        Ok(())
+    }
+
+    pub async fn find(&self, id: Uuid) -> Result<Option<SessionRow>, StoreError> {
+        Ok(session::Entity::find_by_id(id).one(&self.db).await?)
+    }
+
+    /// The sessions of one user that are neither revoked nor past their end, newest first.
+    pub async fn live_for(
+        &self,
+        user_id: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<SessionRow>, StoreError> {
+        Ok(session::Entity::find()
+            .filter(session::Column::UserId.eq(user_id))
+            .filter(session::Column::RevokedAt.is_null())
+            .filter(session::Column::ExpiresAt.gt(now))
+            .order_by_desc(session::Column::CreatedAt)
+            .all(&self.db)
+            .await?)
+    }
+
+    pub async fn find_token(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<RefreshTokenRow>, StoreError> {
+        Ok(refresh_token::Entity::find_by_id(token_hash.to_owned())
+            .one(&self.db)
+            .await?)
+    }
+
+    /// Supersedes `old_hash` and records `new_hash` as its successor, in one transaction.
+    /// `false` when the old token was already superseded (another refresh won the race).
+    pub async fn rotate(
+        &self,
+        session_id: Uuid,
+        old_hash: &str,
+        new_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let txn = self.db.begin().await?;
+        let superseded = refresh_token::Entity::update_many()
+            .col_expr(refresh_token::Column::SupersededAt, Expr::value(now))
+            .filter(refresh_token::Column::TokenHash.eq(old_hash))
+            .filter(refresh_token::Column::SessionId.eq(session_id))
+            .filter(refresh_token::Column::SupersededAt.is_null())
+            .exec(&txn)
+            .await?
+            .rows_affected;
+        if superseded != 1 {
+            txn.rollback().await?;
+            return Ok(false);
+        }
+        insert_token(&txn, new_hash, session_id, now).await?;
+        touch(&txn, session_id, now).await?;
+        txn.commit().await?;
+        Ok(true)
+    }
+
+    /// Issues another live token for a session without superseding anything: the answer to
+    /// a token presented again within the grace window.
+    pub async fn issue_sibling(
+        &self,
+        session_id: Uuid,
+        new_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let txn = self.db.begin().await?;
+        insert_token(&txn, new_hash, session_id, now).await?;
+        touch(&txn, session_id, now).await?;
+        txn.commit().await?;
+        Ok(())
+    }
+
+    /// Ends one session. `false` if it was already ended or does not exist.
+    pub async fn revoke(
+        &self,
+        session_id: Uuid,
+        reason: &'static str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let ended = self
+            .revoke_where(session::Column::Id.eq(session_id), reason, now)
+            .await?;
+        Ok(ended == 1)
+    }
+
+    /// Ends every live session of a user; how many it ended.
+    pub async fn revoke_all_for(
+        &self,
+        user_id: Uuid,
+        reason: &'static str,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        self.revoke_where(session::Column::UserId.eq(user_id), reason, now)
+            .await
+    }
+
+    async fn revoke_where(
+        &self,
+        which: SimpleExpr,
+        reason: &'static str,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        let result = session::Entity::update_many()
+            .col_expr(session::Column::RevokedAt, Expr::value(now))
+            .col_expr(session::Column::RevokedReason, Expr::value(reason))
+            .filter(which)
+            .filter(session::Column::RevokedAt.is_null())
+            .exec(&self.db)
+            .await?;
+        Ok(result.rows_affected)
+    }
+}
+
+async fn insert_token(
+    db: &impl ConnectionTrait,
+    hash: &str,
+    session_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    refresh_token::Entity::insert(refresh_token::ActiveModel {
+        token_hash: Set(hash.to_owned()),
+        session_id: Set(session_id),
+        created_at: Set(now),
+        superseded_at: Set(None),
+    })
+    .exec_without_returning(db)
+    .await?;
+    Ok(())
+}
+
+async fn touch(
+    db: &impl ConnectionTrait,
+    session_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    session::Entity::update_many()
+        .col_expr(session::Column::LastUsedAt, Expr::value(now))
+        .filter(session::Column::Id.eq(session_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}

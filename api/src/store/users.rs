@@ -1,0 +1,100 @@
+//! `users` queries.
+
+use chrono::{DateTime, Utc};
+use latchkey_entity::user;
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait as _, ColumnTrait as _, DatabaseConnection, EntityTrait as _,
+    QueryFilter as _, Set,
+};
+use uuid::Uuid;
+
+use super::StoreError;
+
+pub use user::Model as UserRow;
+
+#[derive(Clone)]
+pub struct Users {
+    db: DatabaseConnection,
+}
+
+/// Everything needed to create an account.
+pub struct NewUser {
+    pub id: Uuid,
+    pub username: String,
+    pub username_key: String,
+    pub email: Option<String>,
+    pub firstname: Option<String>,
+    pub lastname: Option<String>,
+    pub role: &'static str,
+    pub password_hash: String,
+    pub now: DateTime<Utc>,
+}
+
+impl Users {
+    pub(super) fn new(db: DatabaseConnection) -> Users {
+        Users { db }
+    }
+
+    /// Inserts an account; a taken username or email is `Conflict`.
+    pub async fn insert(&self, new: NewUser) -> Result<UserRow, StoreError> {
+        let row = user::ActiveModel {
+            id: Set(new.id),
+            username: Set(new.username),
+            username_key: Set(new.username_key),
+            email: Set(new.email),
+            firstname: Set(new.firstname),
+            lastname: Set(new.lastname),
+            role: Set(new.role.to_owned()),
+            password_hash: Set(new.password_hash),
+            password_changed_at: Set(new.now),
+            created_at: Set(new.now),
+        };
+        Ok(row.insert(&self.db).await?)
+    }
+
+    pub async fn find(&self, id: Uuid) -> Result<Option<UserRow>, StoreError> {
+        Ok(user::Entity::find_by_id(id).one(&self.db).await?)
+    }
+
+    /// By the case-folded username.
+    pub async fn find_by_username_key(&self, key: &str) -> Result<Option<UserRow>, StoreError> {
+        Ok(user::Entity::find()
+            .filter(user::Column::UsernameKey.eq(key))
+            .one(&self.db)
+            .await?)
+    }
+
+    /// By the lower-cased email.
+    pub async fn find_by_email(&self, email: &str) -> Result<Option<UserRow>, StoreError> {
+        Ok(user::Entity::find()
+            .filter(user::Column::Email.eq(email))
+            .one(&self.db)
+            .await?)
+    }
+
+    /// Replaces the hash of an unchanged password (stronger parameters); the password's
+    /// age is not reset.
+    pub async fn upgrade_password_hash(
+        &self,
+        id: Uuid,
+        old_hash: &str,
+        new_hash: String,
+    ) -> Result<(), StoreError> {
+        user::Entity::update_many()
+            .col_expr(user::Column::PasswordHash, Expr::value(new_hash))
+            .filter(user::Column::Id.eq(id))
+            .filter(user::Column::PasswordHash.eq(old_hash))
+            .exec(&self.db)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn any_admin(&self) -> Result<bool, StoreError> {
+        Ok(user::Entity::find()
+            .filter(user::Column::Role.eq("admin"))
+            .one(&self.db)
+            .await?
+            .is_some())
+    }
+}

@@ -1,0 +1,10 @@
+//! SeaORM entities for Latchkey, one file per table.
+//!
+//! These rows are storage, not API: nothing here derives a GraphQL type, so a password
+//! hash or a token hash can never be published by accident. Only `latchkey-api`'s
+//! `store` module uses them.
+
+pub mod refresh_token;
+pub mod session;
+pub mod signing_key;
+pub mod user;

@@ -1,0 +1,31 @@
+//! `sessions`: one row per login, the chain of refresh tokens that login grows.
+//!
+//! An access token names its session in `sid`; a session that is revoked or past
+//! `expires_at` makes every access and refresh token of it worthless at once.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "sessions")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub user_id: Uuid,
+    /// The token mode the session was opened with (`json`, `cookie`, `session`):
+    /// `refresh` without a mode answers in it.
+    pub mode: String,
+    pub created_at: DateTimeUtc,
+    pub last_used_at: Option<DateTimeUtc>,
+    /// Fixed at login: `created_at + session_ttl`. Refreshing never extends it.
+    pub expires_at: DateTimeUtc,
+    pub revoked_at: Option<DateTimeUtc>,
+    /// Why it ended (`logout`, `refresh_token_reused`, ...), for operators.
+    pub revoked_reason: Option<String>,
+    pub user_agent: Option<String>,
+    pub ip: Option<String>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

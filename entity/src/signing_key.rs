@@ -1,0 +1,27 @@
+//! `signing_keys`: the Ed25519 keys that sign access tokens.
+//!
+//! The newest unretired key signs; every key that can still verify a live token is
+//! published in the JWKS.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "signing_keys")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub kid: String,
+    /// JWS algorithm name, `EdDSA`.
+    pub algorithm: String,
+    /// PKCS#8 DER of the private key, base64.
+    pub private_key: String,
+    /// Raw public key, base64url: the JWK `x`.
+    pub public_key: String,
+    pub created_at: DateTimeUtc,
+    /// When a newer key took over signing; it verifies for one more access-token lifetime.
+    pub retired_at: Option<DateTimeUtc>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,21 @@
+//! Schema migrations for Latchkey. Every migration runs on SQLite and PostgreSQL alike:
+//! only portable column types, and no raw SQL.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261123_000001_create_users;
+mod m20261123_000002_create_sessions;
+mod m20261123_000003_create_signing_keys;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261123_000001_create_users::Migration),
+            Box::new(m20261123_000002_create_sessions::Migration),
+            Box::new(m20261123_000003_create_signing_keys::Migration),
+        ]
+    }
+}

@@ -1,0 +1,22 @@
+//! Black-box tests: a real Latchkey server on a random port, real HTTP, a real database
+//! (SQLite in a temporary directory, or PostgreSQL when `TEST_DATABASE_URL` is set).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod helpers;
+
+mod cli;
+mod graphql_errors;
+mod http_rules;
+mod login;
+mod logout;
+mod me;
+mod operators;
+mod refresh;
+mod register;
+mod restart;
+mod schema_file;
