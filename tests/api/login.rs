@@ -257,3 +257,20 @@ async fn login_with_a_ten_thousand_character_username_is_refused_without_a_serve
         response.assert_error("BAD_USER_INPUT", 400);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_nul_byte_in_the_username_or_email_is_bad_input_not_a_server_error() {
+    // Arrange: PostgreSQL refuses NUL in text, so this once surfaced as a 500 there.
+    let app = TestApp::spawn().await;
+
+    for input in [
+        json!({ "username": "nul\u{0}user", "password": "whatever12" }),
+        json!({ "email": "nul\u{0}user@example.com", "password": "whatever12" }),
+    ] {
+        // Act
+        let response = app.login(input).await;
+
+        // Assert
+        response.assert_error("BAD_USER_INPUT", 400);
+    }
+}

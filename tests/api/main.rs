@@ -16,6 +16,7 @@ mod login;
 mod logout;
 mod me;
 mod operators;
+mod races;
 mod refresh;
 mod register;
 mod restart;

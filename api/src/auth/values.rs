@@ -111,6 +111,14 @@ impl LoginId {
         if value.len() > EMAIL_MAX {
             return Err(AuthError::bad_input(field, "is too long"));
         }
+        // No account can hold one, and PostgreSQL refuses NUL in text outright: stop them
+        // here rather than as a database error.
+        if value.chars().any(char::is_control) {
+            return Err(AuthError::bad_input(
+                field,
+                "must not contain control characters",
+            ));
+        }
         Ok(id)
     }
 }
@@ -245,6 +253,23 @@ mod tests {
             LoginId::parse(None, Some("A@B.C")).unwrap(),
             LoginId::Email("a@b.c".into())
         );
+    }
+
+    #[test]
+    fn login_identifiers_with_control_characters_are_bad_input() {
+        for bad in ["a\0b", "tab\there"] {
+            assert!(matches!(
+                LoginId::parse(Some(bad), None),
+                Err(AuthError::BadInput {
+                    field: "username",
+                    ..
+                })
+            ));
+            assert!(matches!(
+                LoginId::parse(None, Some(&format!("{bad}@example.com"))),
+                Err(AuthError::BadInput { field: "email", .. })
+            ));
+        }
     }
 
     #[test]

@@ -1,0 +1,86 @@
+//! Concurrent requests that race on the same row: the database, not luck, decides.
+
+use std::collections::HashSet;
+
+use serde_json::Value;
+
+use crate::helpers::{GqlResponse, TestApp, TestUser, str_field};
+
+const RACERS: usize = 8;
+
+async fn all_at_once<F, Fut>(make: F) -> Vec<GqlResponse>
+where
+    F: Fn(usize) -> Fut,
+    Fut: std::future::Future<Output = GqlResponse> + Send + 'static,
+{
+    let tasks: Vec<_> = (0..RACERS).map(|i| tokio::spawn(make(i))).collect();
+    let mut responses = Vec::with_capacity(RACERS);
+    for task in tasks {
+        responses.push(task.await.expect("the request task did not panic"));
+    }
+    responses
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn parallel_refreshes_of_one_token_within_the_grace_window_all_succeed() {
+    // Arrange: tabs of one browser refreshing at the same moment (default 10 s grace).
+    let app = std::sync::Arc::new(TestApp::spawn().await);
+    let (_, login) = app.signed_in_user().await;
+    let token = str_field(&login, "refreshToken").to_owned();
+
+    // Act
+    let responses = all_at_once(|_| {
+        let (app, token) = (app.clone(), token.clone());
+        async move { app.refresh(&token).await }
+    })
+    .await;
+
+    // Assert: every racer got its own live successor.
+    let successors: Vec<String> = responses
+        .iter()
+        .map(|r| str_field(&r.assert_ok()["refresh"], "refreshToken").to_owned())
+        .collect();
+    assert_eq!(successors.iter().collect::<HashSet<_>>().len(), RACERS);
+    for successor in &successors {
+        app.refresh(successor).await.assert_ok();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn parallel_registrations_of_one_username_admit_exactly_one() {
+    // Arrange
+    let app = std::sync::Arc::new(TestApp::spawn().await);
+    let name = TestUser::generate().username;
+
+    // Act: the same name in different letter cases, each with its own email.
+    let responses = all_at_once(|i| {
+        let app = app.clone();
+        let username = if i % 2 == 0 {
+            name.to_uppercase()
+        } else {
+            name.clone()
+        };
+        let mut user = TestUser::generate();
+        user.username = username;
+        async move { app.register_response(&user).await }
+    })
+    .await;
+
+    // Assert: one account; every other answer is CONFLICT, never a server error.
+    let created = responses
+        .iter()
+        .filter(|r| r.body["data"]["register"].is_object())
+        .count();
+    assert_eq!(
+        created,
+        1,
+        "{:#?}",
+        responses.iter().map(|r| &r.body).collect::<Vec<&Value>>()
+    );
+    for response in responses
+        .iter()
+        .filter(|r| !r.body["data"]["register"].is_object())
+    {
+        response.assert_error("CONFLICT", 409);
+    }
+}
