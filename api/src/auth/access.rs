@@ -5,7 +5,6 @@
 //! must name one of our keys, and `iss`/`aud` must be ours. Expiry is checked against
 //! the caller's `now`, after the signature, so a forged token is never "expired".
 
-use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -45,7 +44,7 @@ pub struct AccessTokens {
     issuer: String,
     audience: String,
     ttl: Duration,
-    keys: RwLock<Arc<KeyRing>>,
+    keys: KeyRing,
 }
 
 impl AccessTokens {
@@ -54,7 +53,7 @@ impl AccessTokens {
             issuer,
             audience,
             ttl,
-            keys: RwLock::new(Arc::new(keys)),
+            keys,
         }
     }
 
@@ -62,21 +61,8 @@ impl AccessTokens {
         self.ttl
     }
 
-    /// The current key ring (cheap: an `Arc` clone).
-    pub fn keys(&self) -> Arc<KeyRing> {
-        match self.keys.read() {
-            Ok(guard) => Arc::clone(&guard),
-            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
-        }
-    }
-
-    /// Swaps in a reloaded key ring.
-    pub fn replace_keys(&self, ring: KeyRing) {
-        let mut guard = match self.keys.write() {
-            Ok(guard) => guard,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        *guard = Arc::new(ring);
+    pub fn keys(&self) -> &KeyRing {
+        &self.keys
     }
 
     pub fn mint(
@@ -97,8 +83,7 @@ impl AccessTokens {
             exp: expires_at.timestamp(),
             jti: Uuid::new_v4(),
         };
-        let ring = self.keys();
-        let (kid, key) = ring.signer();
+        let (kid, key) = self.keys.signer();
         let mut header = Header::new(Algorithm::EdDSA);
         header.typ = Some(TOKEN_TYPE.to_owned());
         header.kid = Some(kid.to_owned());
@@ -118,8 +103,7 @@ impl AccessTokens {
             return Err(INVALID);
         }
         let kid = header.kid.ok_or(INVALID)?;
-        let ring = self.keys();
-        let key = ring.verifier(&kid).ok_or(INVALID)?;
+        let key = self.keys.verifier(&kid).ok_or(INVALID)?;
 
         let mut validation = Validation::new(Algorithm::EdDSA);
         validation.set_issuer(&[&self.issuer]);

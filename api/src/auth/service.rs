@@ -126,10 +126,6 @@ impl Authenticator {
         self.clock.now()
     }
 
-    pub fn policy(&self) -> &Policy {
-        &self.policy
-    }
-
     pub fn access_token_ttl(&self) -> Duration {
         self.tokens.ttl()
     }
