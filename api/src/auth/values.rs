@@ -94,8 +94,12 @@ impl LoginId {
     /// here: it is looked up (and not found) like any other, so answers never tell a
     /// well-formed unknown name from a malformed one.
     pub fn parse(username: Option<&str>, email: Option<&str>) -> Result<LoginId, AuthError> {
-        let both_or_neither =
-            || AuthError::bad_input("username", "give exactly one of username or email");
+        let both_or_neither = || {
+            AuthError::bad_input(
+                "username",
+                "give exactly one of username or email, not both or neither",
+            )
+        };
         let id = match (username, email) {
             (Some(u), None) => LoginId::Username(u.trim().to_ascii_lowercase()),
             (None, Some(e)) => LoginId::Email(e.trim().to_lowercase()),

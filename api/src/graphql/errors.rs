@@ -57,18 +57,12 @@ pub fn status_of(code: &str) -> u16 {
 pub struct ApiError {
     code: &'static str,
     message: String,
+    /// The input field at fault, so a form can point at it.
+    field: Option<&'static str>,
     retry_after_secs: Option<u64>,
 }
 
 impl ApiError {
-    pub fn new(code: &'static str, message: impl Into<String>) -> ApiError {
-        ApiError {
-            code,
-            message: message.into(),
-            retry_after_secs: None,
-        }
-    }
-
     pub fn code(&self) -> &'static str {
         self.code
     }
@@ -108,12 +102,18 @@ impl From<&AuthError> for ApiError {
             AuthError::Forbidden(why) => (code::FORBIDDEN, (*why).to_owned()),
             AuthError::Conflict(field) => (code::CONFLICT, format!("{field} is already taken")),
             AuthError::BadInput { field, reason } => {
-                (code::BAD_USER_INPUT, format!("{field} {reason}"))
+                return ApiError {
+                    code: code::BAD_USER_INPUT,
+                    message: format!("{field}: {reason}"),
+                    field: Some(field),
+                    retry_after_secs: None,
+                };
             }
             AuthError::RateLimited { retry_after_secs } => {
                 return ApiError {
                     code: code::RATE_LIMITED,
                     message: "too many attempts: try again later".to_owned(),
+                    field: None,
                     retry_after_secs: Some(*retry_after_secs),
                 };
             }
@@ -129,6 +129,7 @@ impl From<&AuthError> for ApiError {
         ApiError {
             code,
             message,
+            field: None,
             retry_after_secs: None,
         }
     }
@@ -141,6 +142,9 @@ impl From<ApiError> for async_graphql::Error {
             .extensions
             .get_or_insert_with(ErrorExtensionValues::default);
         set_code(extensions, err.code);
+        if let Some(field) = err.field {
+            extensions.set("field", field);
+        }
         if let Some(secs) = err.retry_after_secs {
             extensions.set("retryAfter", secs);
         }
@@ -284,6 +288,22 @@ mod tests {
         for (code, status) in table {
             assert_eq!(status_of(code), status, "{code}");
         }
+    }
+
+    #[test]
+    fn bad_input_names_its_field_in_the_message_and_the_extensions() {
+        let err = ApiError::from(AuthError::bad_input(
+            "password",
+            "must be at least 8 characters",
+        ));
+        assert_eq!(err.message, "password: must be at least 8 characters");
+        let gql = async_graphql::Error::from(err);
+        let field = gql
+            .extensions
+            .as_ref()
+            .and_then(|e| e.get("field"))
+            .cloned();
+        assert_eq!(field, Some(async_graphql::Value::from("password")));
     }
 
     #[test]
