@@ -89,7 +89,9 @@ pub enum Presented {
     Reused,
 }
 
-/// Classifies a token by when (if ever) it was superseded.
+/// Classifies a token by when (if ever) it was superseded. A zero grace window turns the
+/// grace off: any second use is a reuse, even one racing the first at the same instant
+/// (or, across instances, seemingly before it).
 pub fn classify(
     superseded_at: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
@@ -98,6 +100,9 @@ pub fn classify(
     let Some(superseded_at) = superseded_at else {
         return Presented::Current;
     };
+    if grace.is_zero() {
+        return Presented::Reused;
+    }
     let grace = chrono::Duration::from_std(grace).unwrap_or(chrono::Duration::MAX);
     let age = now.signed_duration_since(superseded_at);
     if age <= grace {
@@ -155,10 +160,19 @@ mod tests {
         assert_eq!(classify(None, at(0), grace), Presented::Current);
         assert_eq!(classify(Some(at(0)), at(10), grace), Presented::WithinGrace);
         assert_eq!(classify(Some(at(0)), at(11), grace), Presented::Reused);
-        assert_eq!(
-            classify(Some(at(0)), at(1), Duration::ZERO),
-            Presented::Reused
-        );
+        // A racer that read the clock just before the winner superseded the token.
+        assert_eq!(classify(Some(at(1)), at(0), grace), Presented::WithinGrace);
+    }
+
+    #[test]
+    fn without_a_grace_window_every_second_use_is_a_reuse() {
+        for (superseded, now) in [(at(0), at(1)), (at(0), at(0)), (at(1), at(0))] {
+            assert_eq!(
+                classify(Some(superseded), now, Duration::ZERO),
+                Presented::Reused,
+                "superseded {superseded}, presented {now}"
+            );
+        }
     }
 
     #[test]
