@@ -10,8 +10,10 @@ use clap::{Parser, Subcommand};
 
 use crate::auth::AuthError;
 use crate::auth::account::Role;
-use crate::auth::clock::SystemClock;
+use crate::auth::clock::{Clock as _, SystemClock};
+use crate::auth::keys::KeyStatus;
 use crate::auth::service::{Authenticator, RegisterRequest};
+use crate::auth::signing::KeySource;
 use crate::config::Settings;
 use crate::startup::Application;
 use crate::store::Store;
@@ -38,6 +40,19 @@ enum Command {
     /// Manage accounts.
     #[command(subcommand)]
     User(UserCommand),
+    /// Manage the keys that sign access tokens.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// Make a fresh key the signer. Tokens signed by the old key keep working until they
+    /// expire; running servers switch to the new key within 30 s.
+    Rotate,
+    /// One key a line, newest first: kid, then what it does (signer, verifying until a
+    /// time, or expired), then when it was created.
+    List,
 }
 
 #[derive(Debug, Subcommand)]
@@ -114,6 +129,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             print!("{}", crate::graphql::sdl());
             Ok(())
         }
+        Command::Keys(command) => keys(command, &settings).await,
         Command::User(UserCommand::Add {
             username,
             email,
@@ -151,6 +167,52 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             }
         }
     }
+}
+
+async fn keys(command: KeysCommand, settings: &Settings) -> anyhow::Result<()> {
+    let now = SystemClock.now();
+    let store = Store::connect(&settings.database_url).await?;
+    if settings.auto_migrate {
+        store.migrate().await?;
+    }
+    let source = KeySource::new(settings.signing_key_file.as_deref(), store, now)?;
+    let ttl = settings.access_token_ttl;
+    match command {
+        KeysCommand::Rotate => {
+            let rotation = source.rotate(now, ttl).await?;
+            println!("{}  signer (new)", rotation.kid);
+            for (kid, until) in rotation.retired {
+                println!("{kid}  retired, verifies until {}", timestamp(until));
+            }
+            if rotation.pruned > 0 {
+                println!("deleted {} expired key(s)", rotation.pruned);
+            }
+        }
+        KeysCommand::List => {
+            let records = source.records(now).await?;
+            let from_file = matches!(source, KeySource::File { .. });
+            for record in records.iter().rev() {
+                let status = match record.status(&records, now, ttl) {
+                    KeyStatus::Signer if from_file => "signer (signing_key_file)".to_owned(),
+                    KeyStatus::Signer => "signer".to_owned(),
+                    KeyStatus::Verifying { until } => {
+                        format!("verifies until {}", timestamp(until))
+                    }
+                    KeyStatus::Expired => "expired".to_owned(),
+                };
+                println!(
+                    "{}  {status}  created {}",
+                    record.kid,
+                    timestamp(record.created_at)
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+fn timestamp(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 fn new_password() -> anyhow::Result<String> {

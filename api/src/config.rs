@@ -34,6 +34,7 @@ pub struct RawSettings {
     pub admin_password: Option<String>,
     pub issuer: String,
     pub audience: String,
+    pub signing_key_file: Option<String>,
     pub cookie_secure: bool,
     pub cookie_same_site: String,
     pub cookie_access_name: String,
@@ -69,6 +70,7 @@ impl Default for RawSettings {
             admin_password: None,
             issuer: "latchkey".into(),
             audience: "latchkey".into(),
+            signing_key_file: None,
             cookie_secure: true,
             cookie_same_site: "lax".into(),
             cookie_access_name: "latchkey_access".into(),
@@ -161,6 +163,9 @@ pub struct Settings {
     pub admin: Option<BootstrapAdmin>,
     pub issuer: String,
     pub audience: String,
+    /// A PEM (PKCS#8) Ed25519 private key that signs every access token, instead of the
+    /// keys kept in the database. Rotating it is the operator's job (replace the file).
+    pub signing_key_file: Option<PathBuf>,
     pub cookies: CookieSettings,
     pub cors_origins: Vec<String>,
     pub api_keys_required: bool,
@@ -326,6 +331,10 @@ impl Settings {
         if raw.max_query_complexity == 0 {
             return Err(invalid("max_query_complexity", "must be at least 1"));
         }
+        let signing_key_file = match raw.signing_key_file.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(path) => Some(PathBuf::from(path)),
+        };
         let log_format = match raw.log_format.to_ascii_lowercase().as_str() {
             "text" => LogFormat::Text,
             "json" => LogFormat::Json,
@@ -367,6 +376,7 @@ impl Settings {
             admin,
             issuer: raw.issuer,
             audience: raw.audience,
+            signing_key_file,
             cookies,
             cors_origins,
             api_keys_required: raw.api_keys_required,

@@ -1,7 +1,7 @@
 //! Builds the application: database, migrations, keys, schema, and the bound listener.
 
 use std::net::TcpListener;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::{App, HttpServer, web};
@@ -9,6 +9,7 @@ use anyhow::Context as _;
 use tracing_actix_web::TracingLogger;
 
 use crate::auth::clock::{Clock, SystemClock};
+use crate::auth::keys::RELOAD_INTERVAL;
 use crate::auth::service::Authenticator;
 use crate::config::Settings;
 use crate::graphql::{LatchkeySchema, build_schema};
@@ -48,6 +49,7 @@ impl Application {
         if let Some(admin) = &settings.admin {
             auth.ensure_admin(&admin.username, &admin.password).await?;
         }
+        tokio::spawn(keep_keys_current(Arc::downgrade(&auth)));
         let schema = build_schema(&settings, auth.clone());
         let listener = TcpListener::bind(&settings.bind)
             .with_context(|| format!("binding {}", settings.bind))?;
@@ -84,5 +86,20 @@ impl Application {
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
+    }
+}
+
+/// Re-reads the signing keys now and then, so a `latchkey keys rotate` run elsewhere makes
+/// the new key this instance's signer too. Ends when the application is dropped.
+async fn keep_keys_current(auth: Weak<Authenticator>) {
+    let mut ticks = tokio::time::interval(RELOAD_INTERVAL);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    ticks.tick().await; // The first tick is immediate; the keys were just loaded.
+    loop {
+        ticks.tick().await;
+        let Some(auth) = auth.upgrade() else { return };
+        if let Err(e) = auth.reload_keys().await {
+            tracing::warn!(error = %format!("{e:#}"), "could not re-read the signing keys");
+        }
     }
 }

@@ -9,7 +9,7 @@ use crate::helpers::{TestApp, TestDatabase, TestUser};
 
 /// The binary, run in an empty directory (so no `latchkey.toml` is picked up) with no
 /// `LATCHKEY_*` variables inherited from the caller.
-fn latchkey(database_url: &str, workdir: &std::path::Path) -> Command {
+pub fn latchkey(database_url: &str, workdir: &std::path::Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_latchkey"));
     command
         .current_dir(workdir)
@@ -22,11 +22,11 @@ fn latchkey(database_url: &str, workdir: &std::path::Path) -> Command {
     command
 }
 
-fn stdout(output: &Output) -> String {
+pub fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
-fn stderr(output: &Output) -> String {
+pub fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 

@@ -276,6 +276,16 @@ impl TestApp {
         self.server = Some(tokio::spawn(application.run_until_stopped()));
     }
 
+    /// A second server on the same database, with default test settings: another instance
+    /// of the same deployment.
+    pub async fn another_instance(&self) -> Self {
+        let database = TestDatabase {
+            url: self.database_url.clone(),
+            dir: None,
+        };
+        Self::spawn_on(database, |_| {}).await
+    }
+
     /// Stops the server gracefully and starts a new one on the same database and settings
     /// (on a new port).
     pub async fn restart(&mut self) {
@@ -289,6 +299,11 @@ impl TestApp {
                 .expect("the server stopped cleanly");
         }
         self.start().await;
+    }
+
+    /// The database this server runs on (for tests that inspect or share it).
+    pub fn database_url(&self) -> &str {
+        &self.database_url
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -396,6 +411,20 @@ impl TestApp {
             None => self.gql(ME, json!({})).await,
         }
     }
+}
+
+/// The decoded JSON of a JWT's header (`part` 0) or claims (`part` 1), signature unchecked.
+#[track_caller]
+pub fn jwt_part(token: &str, part: usize) -> Value {
+    use base64::Engine as _;
+    let encoded = token
+        .split('.')
+        .nth(part)
+        .unwrap_or_else(|| panic!("not a JWT: {token}"));
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(encoded)
+        .expect("a base64url JWT part");
+    serde_json::from_slice(&bytes).expect("a JSON JWT part")
 }
 
 /// A string field of a JSON object, or a panic naming it.

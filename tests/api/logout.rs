@@ -85,11 +85,12 @@ async fn logout_leaves_other_sessions_of_the_user_alone() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn logout_of_all_sessions_revokes_every_session_of_the_user() {
-    // Arrange
+async fn logout_of_all_sessions_revokes_every_session_of_the_user_and_no_one_elses() {
+    // Arrange: two sessions of one user, one of another.
     let app = TestApp::spawn().await;
     let (user, first) = app.signed_in_user().await;
     let second = app.login_username(&user).await;
+    let (_, bystander) = app.signed_in_user().await;
 
     // Act
     let response = app
@@ -101,10 +102,15 @@ async fn logout_of_all_sessions_revokes_every_session_of_the_user() {
 
     // Assert
     assert_eq!(response.assert_ok()["logout"], json!(true));
-    app.refresh(str_field(&second, "refreshToken"))
+    for payload in [&first, &second] {
+        app.refresh(str_field(payload, "refreshToken"))
+            .await
+            .assert_error("UNAUTHENTICATED", 401);
+        app.me(Some(str_field(payload, "accessToken")))
+            .await
+            .assert_error("UNAUTHENTICATED", 401);
+    }
+    app.me(Some(str_field(&bystander, "accessToken")))
         .await
-        .assert_error("UNAUTHENTICATED", 401);
-    app.me(Some(str_field(&second, "accessToken")))
-        .await
-        .assert_error("UNAUTHENTICATED", 401);
+        .assert_ok();
 }

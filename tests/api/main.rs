@@ -9,9 +9,14 @@
 
 mod helpers;
 
+mod access_tokens;
+mod browser;
 mod cli;
+mod forge;
 mod graphql_errors;
+mod guard;
 mod http_rules;
+mod keys;
 mod login;
 mod logout;
 mod me;
@@ -21,3 +26,5 @@ mod refresh;
 mod register;
 mod restart;
 mod schema_file;
+mod sessions;
+mod token_modes;

@@ -84,3 +84,49 @@ async fn parallel_registrations_of_one_username_admit_exactly_one() {
         response.assert_error("CONFLICT", 409);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn parallel_refreshes_of_one_token_without_a_grace_window_let_one_win_then_revoke() {
+    // Arrange: no grace window, so a second use of a token, however close, is a reuse.
+    let app = std::sync::Arc::new(
+        TestApp::spawn_with(|s| s.refresh_reuse_grace = std::time::Duration::ZERO).await,
+    );
+    let (_, login) = app.signed_in_user().await;
+    let token = str_field(&login, "refreshToken").to_owned();
+
+    // Act
+    let responses = all_at_once(|_| {
+        let (app, token) = (app.clone(), token.clone());
+        async move { app.refresh(&token).await }
+    })
+    .await;
+
+    // Assert: exactly one racer won the rotation; the first loser was judged a reuse and
+    // revoked the session, so later ones found it ended. Never a server error.
+    let bodies = responses.iter().map(|r| &r.body).collect::<Vec<&Value>>();
+    let winners: Vec<&GqlResponse> = responses
+        .iter()
+        .filter(|r| r.body["data"]["refresh"].is_object())
+        .collect();
+    assert_eq!(winners.len(), 1, "{bodies:#?}");
+    let mut reuses = 0;
+    for loser in responses
+        .iter()
+        .filter(|r| !r.body["data"]["refresh"].is_object())
+    {
+        if loser.body["errors"][0]["extensions"]["code"] == "REFRESH_TOKEN_REUSED" {
+            reuses += 1;
+            loser.assert_error("REFRESH_TOKEN_REUSED", 401);
+        } else {
+            loser.assert_error("UNAUTHENTICATED", 401);
+        }
+    }
+    assert!(reuses >= 1, "{bodies:#?}");
+    let won = &winners[0].body["data"]["refresh"];
+    app.refresh(str_field(won, "refreshToken"))
+        .await
+        .assert_error("UNAUTHENTICATED", 401);
+    app.me(Some(str_field(won, "accessToken")))
+        .await
+        .assert_error("UNAUTHENTICATED", 401);
+}

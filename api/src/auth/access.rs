@@ -5,6 +5,7 @@
 //! must name one of our keys, and `iss`/`aud` must be ours. Expiry is checked against
 //! the caller's `now`, after the signature, so a forged token is never "expired".
 
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -36,7 +37,31 @@ pub struct AccessTokenClaims {
 /// A freshly signed token.
 pub struct MintedAccessToken {
     pub token: String,
+    pub issued_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
+}
+
+/// Why a presented token was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenRejection {
+    /// Malformed, forged, or not ours: never more specific than this to the client.
+    Invalid,
+    /// Signed by us and otherwise valid, but past `exp` (and the leeway).
+    Expired,
+    /// Well-formed, but its `kid` is not in our key ring: the keys may have been rotated
+    /// by another process since we loaded them. Reported to the client as `Invalid`.
+    UnknownKey,
+}
+
+impl From<TokenRejection> for AuthError {
+    fn from(rejection: TokenRejection) -> Self {
+        match rejection {
+            TokenRejection::Expired => AuthError::TokenExpired,
+            TokenRejection::Invalid | TokenRejection::UnknownKey => {
+                AuthError::Unauthenticated("invalid access token")
+            }
+        }
+    }
 }
 
 /// Signs and verifies access tokens for one issuer and audience.
@@ -44,7 +69,8 @@ pub struct AccessTokens {
     issuer: String,
     audience: String,
     ttl: Duration,
-    keys: KeyRing,
+    /// Swapped whole when the keys are re-read; readers clone the `Arc` and let go.
+    keys: RwLock<Arc<KeyRing>>,
 }
 
 impl AccessTokens {
@@ -53,7 +79,7 @@ impl AccessTokens {
             issuer,
             audience,
             ttl,
-            keys,
+            keys: RwLock::new(Arc::new(keys)),
         }
     }
 
@@ -61,8 +87,18 @@ impl AccessTokens {
         self.ttl
     }
 
-    pub fn keys(&self) -> &KeyRing {
-        &self.keys
+    /// The key ring in use now.
+    pub fn keys(&self) -> Arc<KeyRing> {
+        // A panic elsewhere cannot leave a half-written `Arc`; poisoning carries no meaning.
+        self.keys
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Makes `keys` the ring for every token signed or verified from now on.
+    pub fn replace_keys(&self, keys: KeyRing) {
+        *self.keys.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(keys);
     }
 
     pub fn mint(
@@ -83,18 +119,27 @@ impl AccessTokens {
             exp: expires_at.timestamp(),
             jti: Uuid::new_v4(),
         };
-        let (kid, key) = self.keys.signer();
+        let keys = self.keys();
+        let (kid, key) = keys.signer();
         let mut header = Header::new(Algorithm::EdDSA);
         header.typ = Some(TOKEN_TYPE.to_owned());
         header.kid = Some(kid.to_owned());
         let token = jsonwebtoken::encode(&header, &claims, key)
             .map_err(|e| AuthError::Internal(anyhow::anyhow!("signing an access token: {e}")))?;
-        Ok(MintedAccessToken { token, expires_at })
+        Ok(MintedAccessToken {
+            token,
+            issued_at: now,
+            expires_at,
+        })
     }
 
     /// Checks signature, algorithm, type, issuer, audience and expiry.
-    pub fn verify(&self, token: &str, now: DateTime<Utc>) -> Result<AccessTokenClaims, AuthError> {
-        const INVALID: AuthError = AuthError::Unauthenticated("invalid access token");
+    pub fn verify(
+        &self,
+        token: &str,
+        now: DateTime<Utc>,
+    ) -> Result<AccessTokenClaims, TokenRejection> {
+        const INVALID: TokenRejection = TokenRejection::Invalid;
         let header = jsonwebtoken::decode_header(token).map_err(|_| INVALID)?;
         let typ_ok = header.typ.as_deref().is_some_and(|t| {
             t.eq_ignore_ascii_case(TOKEN_TYPE) || t.eq_ignore_ascii_case("application/at+jwt")
@@ -103,7 +148,8 @@ impl AccessTokens {
             return Err(INVALID);
         }
         let kid = header.kid.ok_or(INVALID)?;
-        let key = self.keys.verifier(&kid).ok_or(INVALID)?;
+        let keys = self.keys();
+        let key = keys.verifier(&kid).ok_or(TokenRejection::UnknownKey)?;
 
         let mut validation = Validation::new(Algorithm::EdDSA);
         validation.set_issuer(&[&self.issuer]);
@@ -115,7 +161,7 @@ impl AccessTokens {
         let data = jsonwebtoken::decode::<AccessTokenClaims>(token, key, &validation)
             .map_err(|_| INVALID)?;
         if now.timestamp() > data.claims.exp.saturating_add(LEEWAY_SECS) {
-            return Err(AuthError::TokenExpired);
+            return Err(TokenRejection::Expired);
         }
         Ok(data.claims)
     }
@@ -148,8 +194,11 @@ mod tests {
         tokens_with(&[KeyRecord::generate(at(0)).unwrap()])
     }
 
-    fn is_invalid(result: Result<AccessTokenClaims, AuthError>) -> bool {
-        matches!(result, Err(AuthError::Unauthenticated(_)))
+    fn is_invalid(result: Result<AccessTokenClaims, TokenRejection>) -> bool {
+        matches!(
+            result,
+            Err(TokenRejection::Invalid | TokenRejection::UnknownKey)
+        )
     }
 
     #[test]
@@ -175,7 +224,7 @@ mod tests {
         assert!(tokens.verify(&minted.token, at(905)).is_ok());
         assert!(matches!(
             tokens.verify(&minted.token, at(906)),
-            Err(AuthError::TokenExpired)
+            Err(TokenRejection::Expired)
         ));
     }
 
@@ -187,6 +236,23 @@ mod tests {
             .mint(Uuid::new_v4(), Uuid::new_v4(), at(-10_000))
             .unwrap();
         assert!(is_invalid(ours.verify(&forged.token, at(0))));
+    }
+
+    #[test]
+    fn an_unknown_kid_is_reported_and_verifies_once_the_ring_holds_the_key() {
+        let old = KeyRecord::generate(at(0)).unwrap();
+        let new = KeyRecord::generate(at(1)).unwrap();
+        let both = [old.clone(), new];
+        let stale = tokens_with(std::slice::from_ref(&old));
+        let rotated = tokens_with(&both);
+        let minted = rotated.mint(Uuid::new_v4(), Uuid::new_v4(), at(1)).unwrap();
+
+        assert_eq!(
+            stale.verify(&minted.token, at(2)),
+            Err(TokenRejection::UnknownKey)
+        );
+        stale.replace_keys(KeyRing::from_records(&both, at(2), Duration::from_secs(900)).unwrap());
+        assert!(stale.verify(&minted.token, at(2)).is_ok());
     }
 
     #[test]

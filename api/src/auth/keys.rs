@@ -1,8 +1,10 @@
 //! Ed25519 signing keys: generation, the in-memory key ring, and the JWKS.
 //!
 //! Keys live in the database so every instance sharing it, and every restart, signs and
-//! verifies with the same keys. The newest unretired key signs; a retired key keeps
-//! verifying for one more access-token lifetime, so rotation never cuts a live token.
+//! verifies with the same keys (or in a PEM file the operator manages). The newest
+//! unretired key signs; a retired key keeps verifying for one more access-token lifetime
+//! (plus the time other instances may take to notice the rotation), so rotation never cuts
+//! a live token.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -12,12 +14,17 @@ use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use chrono::{DateTime, Utc};
 use ed25519_dalek::SigningKey;
-use ed25519_dalek::pkcs8::EncodePrivateKey as _;
+use ed25519_dalek::pkcs8::{DecodePrivateKey as _, EncodePrivateKey as _};
 use jsonwebtoken::{DecodingKey, EncodingKey};
 use sha2::{Digest as _, Sha256};
 
 /// The JWS algorithm name of every key here.
 pub const ALGORITHM: &str = "EdDSA";
+
+/// How often a running instance re-reads the keys, so a rotation made elsewhere (the CLI,
+/// another instance) becomes its signer. A token with an unknown `kid` triggers a re-read
+/// sooner (at most once a second).
+pub const RELOAD_INTERVAL: Duration = Duration::from_secs(30);
 
 /// A key as stored: private part as PKCS#8 DER (base64), public part as the JWK `x`.
 #[derive(Clone)]
@@ -44,7 +51,17 @@ impl KeyRecord {
     /// thumbprint of the public key, so the same key always has the same id.
     pub fn generate(now: DateTime<Utc>) -> anyhow::Result<KeyRecord> {
         let seed: [u8; 32] = rand::random();
-        let signing = SigningKey::from_bytes(&seed);
+        KeyRecord::from_signing_key(&SigningKey::from_bytes(&seed), now)
+    }
+
+    /// A key from PEM-encoded PKCS#8, as `openssl genpkey -algorithm ed25519` writes it.
+    pub fn from_pkcs8_pem(pem: &str, now: DateTime<Utc>) -> anyhow::Result<KeyRecord> {
+        let signing = SigningKey::from_pkcs8_pem(pem.trim())
+            .map_err(|_| anyhow::anyhow!("not a PEM-encoded PKCS#8 Ed25519 private key"))?;
+        KeyRecord::from_signing_key(&signing, now)
+    }
+
+    fn from_signing_key(signing: &SigningKey, now: DateTime<Utc>) -> anyhow::Result<KeyRecord> {
         let der = signing
             .to_pkcs8_der()
             .context("encoding the key as PKCS#8")?;
@@ -58,15 +75,65 @@ impl KeyRecord {
         })
     }
 
+    /// Until when a retired key must keep verifying: a token it signed may live one
+    /// access-token lifetime, and an instance that has not re-read the keys yet may sign
+    /// with it for up to one reload interval after retirement.
+    pub fn verifies_until(&self, access_ttl: Duration) -> Option<DateTime<Utc>> {
+        let retired = self.retired_at?;
+        let window =
+            access_ttl
+                .saturating_add(RELOAD_INTERVAL)
+                .saturating_add(Duration::from_secs(
+                    super::access::LEEWAY_SECS.unsigned_abs(),
+                ));
+        let window = chrono::Duration::from_std(window).unwrap_or(chrono::Duration::MAX);
+        Some(
+            retired
+                .checked_add_signed(window)
+                .unwrap_or(DateTime::<Utc>::MAX_UTC),
+        )
+    }
+
     /// Whether this key may still have signed a token that has not expired.
     fn can_verify_at(&self, now: DateTime<Utc>, access_ttl: Duration) -> bool {
-        let ttl = chrono::Duration::from_std(access_ttl).unwrap_or(chrono::Duration::MAX);
-        self.retired_at.is_none_or(|retired| {
-            retired
-                .checked_add_signed(ttl + chrono::Duration::seconds(super::access::LEEWAY_SECS))
-                .is_none_or(|until| until > now)
-        })
+        self.verifies_until(access_ttl)
+            .is_none_or(|until| until > now)
     }
+
+    /// What this key is for, at `now`, among `records` (for `latchkey keys list`).
+    pub fn status(
+        &self,
+        records: &[KeyRecord],
+        now: DateTime<Utc>,
+        access_ttl: Duration,
+    ) -> KeyStatus {
+        if signer_of(records).is_some_and(|signer| signer.kid == self.kid) {
+            return KeyStatus::Signer;
+        }
+        match self.verifies_until(access_ttl) {
+            Some(until) if until > now => KeyStatus::Verifying { until },
+            _ => KeyStatus::Expired,
+        }
+    }
+}
+
+/// A key's role, as `latchkey keys list` shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyStatus {
+    /// Signs new tokens (and verifies).
+    Signer,
+    /// Retired: verifies tokens it signed until then, signs nothing.
+    Verifying { until: DateTime<Utc> },
+    /// Retired long enough that no token it signed can still be live.
+    Expired,
+}
+
+/// The newest unretired key.
+fn signer_of(records: &[KeyRecord]) -> Option<&KeyRecord> {
+    records
+        .iter()
+        .filter(|r| r.retired_at.is_none())
+        .max_by_key(|r| r.created_at)
 }
 
 /// RFC 7638 JWK thumbprint of an Ed25519 public key: SHA-256 over the required members
@@ -91,11 +158,7 @@ impl KeyRing {
         now: DateTime<Utc>,
         access_ttl: Duration,
     ) -> anyhow::Result<KeyRing> {
-        let signer_record = records
-            .iter()
-            .filter(|r| r.retired_at.is_none())
-            .max_by_key(|r| r.created_at)
-            .context("no signing key: every key is retired")?;
+        let signer_record = signer_of(records).context("no signing key: every key is retired")?;
         let der = STANDARD
             .decode(&signer_record.private_pkcs8_b64)
             .with_context(|| format!("signing key {} is not base64", signer_record.kid))?;
@@ -130,6 +193,11 @@ impl KeyRing {
         self.verifiers.get(kid)
     }
 
+    /// Whether `kid` verifies here; an unknown one may mean the keys were rotated elsewhere.
+    pub fn knows(&self, kid: &str) -> bool {
+        self.verifiers.contains_key(kid)
+    }
+
     /// The public keys as an RFC 7517 key set. Never contains a private part.
     pub fn jwks(&self) -> &serde_json::Value {
         &self.jwks
@@ -151,7 +219,7 @@ mod tests {
     }
 
     #[test]
-    fn the_newest_unretired_key_signs_and_retired_keys_verify_for_one_ttl() {
+    fn the_newest_unretired_key_signs_and_retired_keys_verify_for_one_ttl_and_a_reload() {
         let t0 = chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap();
         let ttl = Duration::from_secs(900);
         let mut old = KeyRecord::generate(t0).unwrap();
@@ -165,10 +233,64 @@ mod tests {
         assert!(ring.verifier(&old.kid).is_some());
         assert_eq!(ring.jwks()["keys"].as_array().unwrap().len(), 2);
 
-        let later = t0 + chrono::Duration::seconds(60 + 900 + 10);
-        let ring = KeyRing::from_records(&records, later, ttl).unwrap();
-        assert!(ring.verifier(&old.kid).is_none());
+        // Retired at 60 s: verifies for the ttl, one reload interval and the leeway more.
+        let last = t0 + chrono::Duration::seconds(60 + 900 + 30 + 5 - 1);
+        let ring = KeyRing::from_records(&records, last, ttl).unwrap();
+        assert!(ring.knows(&old.kid));
+        let after = t0 + chrono::Duration::seconds(60 + 900 + 30 + 5);
+        let ring = KeyRing::from_records(&records, after, ttl).unwrap();
+        assert!(!ring.knows(&old.kid));
         assert_eq!(ring.jwks()["keys"].as_array().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn status_names_the_signer_the_verifying_and_the_expired() {
+        let t0 = chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        let ttl = Duration::from_secs(900);
+        let mut oldest = KeyRecord::generate(t0).unwrap();
+        let mut old = KeyRecord::generate(t0 + chrono::Duration::seconds(10)).unwrap();
+        let new = KeyRecord::generate(t0 + chrono::Duration::seconds(5000)).unwrap();
+        oldest.retired_at = Some(t0 + chrono::Duration::seconds(10));
+        old.retired_at = Some(t0 + chrono::Duration::seconds(5000));
+        let records = [oldest.clone(), old.clone(), new.clone()];
+        let now = t0 + chrono::Duration::seconds(5001);
+
+        assert_eq!(new.status(&records, now, ttl), KeyStatus::Signer);
+        assert_eq!(
+            old.status(&records, now, ttl),
+            KeyStatus::Verifying {
+                until: t0 + chrono::Duration::seconds(5000 + 935)
+            }
+        );
+        assert_eq!(oldest.status(&records, now, ttl), KeyStatus::Expired);
+    }
+
+    #[test]
+    fn a_pem_key_file_gives_the_same_key_as_its_der() {
+        let now = chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        let generated = KeyRecord::generate(now).unwrap();
+        let der = STANDARD.decode(&generated.private_pkcs8_b64).unwrap();
+        let body = STANDARD.encode(der);
+        let lines: Vec<&str> = body
+            .as_bytes()
+            .chunks(64)
+            .map(|line| std::str::from_utf8(line).unwrap())
+            .collect();
+        let pem = format!(
+            "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n",
+            lines.join("\n")
+        );
+        let read = KeyRecord::from_pkcs8_pem(&pem, now).unwrap();
+        assert_eq!(read.kid, generated.kid);
+        assert_eq!(read.public_x, generated.public_x);
+        assert!(
+            KeyRecord::from_pkcs8_pem(
+                "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----",
+                now
+            )
+            .is_err()
+        );
+        assert!(KeyRecord::from_pkcs8_pem("", now).is_err());
     }
 
     #[test]

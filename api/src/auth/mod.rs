@@ -14,6 +14,8 @@ pub mod password;
 pub mod principal;
 pub mod refresh;
 pub mod service;
+pub mod sessions;
+pub mod signing;
 pub mod values;
 
 pub use error::AuthError;

@@ -1,20 +1,20 @@
 //! The authentication service: the one entry point the GraphQL layer calls.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::AuthError;
-use super::access::{AccessTokens, MintedAccessToken};
+use super::access::{AccessTokens, MintedAccessToken, TokenRejection};
 use super::account::{Account, Role, TokenMode};
 use super::clock::Clock;
-use super::keys::{KeyRecord, KeyRing};
 use super::password::{PasswordHasher, Verification};
 use super::principal::Principal;
 use super::refresh::{Presented, RefreshToken, TokenHash, classify};
+use super::signing::KeySource;
 use super::values::{Email, LoginId, Password, Username, parse_name};
 use crate::config::Settings;
 use crate::store::Store;
@@ -89,10 +89,18 @@ pub enum LogoutTarget {
     Nothing,
 }
 
+/// A token with an unknown `kid` re-reads the keys at most this often, so forged `kid`s
+/// cannot turn into a database load.
+const UNKNOWN_KID_RELOAD_INTERVAL: Duration = Duration::from_secs(1);
+
 pub struct Authenticator {
-    store: Store,
+    pub(super) store: Store,
     hasher: PasswordHasher,
     tokens: AccessTokens,
+    key_source: KeySource,
+    /// When the keys were last re-read because of an unknown `kid`; the lock also makes
+    /// concurrent requests wait for one re-read instead of each doing their own.
+    last_kid_reload: tokio::sync::Mutex<Option<Instant>>,
     clock: Arc<dyn Clock>,
     policy: Policy,
 }
@@ -106,7 +114,8 @@ impl Authenticator {
     ) -> anyhow::Result<Authenticator> {
         let hasher = PasswordHasher::new(settings.hashing)?;
         let now = clock.now();
-        let ring = load_or_create_keys(&store, now, settings.access_token_ttl).await?;
+        let key_source = KeySource::new(settings.signing_key_file.as_deref(), store.clone(), now)?;
+        let ring = key_source.load(now, settings.access_token_ttl).await?;
         let tokens = AccessTokens::new(
             settings.issuer.clone(),
             settings.audience.clone(),
@@ -117,9 +126,31 @@ impl Authenticator {
             store,
             hasher,
             tokens,
+            key_source,
+            last_kid_reload: tokio::sync::Mutex::new(None),
             clock,
             policy: Policy::from_settings(settings),
         })
+    }
+
+    /// Re-reads the signing keys, so a rotation made by another process takes effect here:
+    /// its new key becomes the signer and the JWKS follows.
+    pub async fn reload_keys(&self) -> anyhow::Result<()> {
+        let ring = self.key_source.load(self.now(), self.tokens.ttl()).await?;
+        self.tokens.replace_keys(ring);
+        Ok(())
+    }
+
+    /// Re-reads the keys for a token whose `kid` we do not know, at most once a second.
+    async fn reload_keys_for_unknown_kid(&self) {
+        let mut last = self.last_kid_reload.lock().await;
+        if last.is_some_and(|at| at.elapsed() < UNKNOWN_KID_RELOAD_INTERVAL) {
+            return;
+        }
+        *last = Some(Instant::now());
+        if let Err(e) = self.reload_keys().await {
+            tracing::warn!(error = %format!("{e:#}"), "could not re-read the signing keys");
+        }
     }
 
     pub fn now(&self) -> DateTime<Utc> {
@@ -337,7 +368,13 @@ impl Authenticator {
     /// Checks an access token and that its session is still live.
     pub async fn authenticate(&self, token: &str) -> Result<Principal, AuthError> {
         let now = self.now();
-        let claims = self.tokens.verify(token, now)?;
+        let claims = match self.tokens.verify(token, now) {
+            Err(TokenRejection::UnknownKey) => {
+                self.reload_keys_for_unknown_kid().await;
+                self.tokens.verify(token, now)?
+            }
+            verified => verified?,
+        };
         let session = self
             .live_session(claims.sid, now)
             .await?
@@ -483,37 +520,6 @@ impl Authenticator {
             totp_enabled: false,
         }
     }
-}
-
-/// The key ring from the database, after creating the first key if there is none.
-async fn load_or_create_keys(
-    store: &Store,
-    now: DateTime<Utc>,
-    access_ttl: Duration,
-) -> anyhow::Result<KeyRing> {
-    let mut rows = store.keys.all().await.map_err(AuthError::from)?;
-    if !rows.iter().any(|r| r.retired_at.is_none()) {
-        let key = KeyRecord::generate(now)?;
-        store
-            .keys
-            .insert(key.kid.clone(), key.private_pkcs8_b64, key.public_x, now)
-            .await
-            .map_err(AuthError::from)?;
-        tracing::info!(kid = %key.kid, "generated the first signing key");
-        // Re-read: another instance starting at the same moment may have added one too.
-        rows = store.keys.all().await.map_err(AuthError::from)?;
-    }
-    let records: Vec<KeyRecord> = rows
-        .into_iter()
-        .map(|r| KeyRecord {
-            kid: r.kid,
-            private_pkcs8_b64: r.private_key,
-            public_x: r.public_key,
-            created_at: r.created_at,
-            retired_at: r.retired_at,
-        })
-        .collect();
-    KeyRing::from_records(&records, now, access_ttl)
 }
 
 fn truncate(mut value: String, max_chars: usize) -> String {

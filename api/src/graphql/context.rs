@@ -68,6 +68,9 @@ pub enum TokenDelivery {
 #[derive(Clone)]
 pub struct IssuedTokens {
     pub mode: TokenMode,
+    /// When the tokens were minted: cookie lifetimes count from here, so the access
+    /// cookie's `Max-Age` is exactly the access token's lifetime.
+    pub issued_at: DateTime<Utc>,
     pub access_token: String,
     pub access_expires_at: DateTime<Utc>,
     pub refresh_token: String,

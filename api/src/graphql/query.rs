@@ -2,7 +2,7 @@ use async_graphql::{Context, Object};
 
 use super::context::{authenticator, principal};
 use super::errors::ApiError;
-use super::types::User;
+use super::types::{Session, User};
 
 /// Read operations.
 #[derive(Default)]
@@ -16,5 +16,13 @@ impl Query {
         let who = principal(ctx).await?;
         let account = authenticator(ctx)?.account(who.user_id).await?;
         Ok(account.into())
+    }
+
+    /// Your live sessions (logged in and neither logged out, revoked nor expired), newest
+    /// first; `current` marks the one making this request. Requires authentication.
+    async fn sessions(&self, ctx: &Context<'_>) -> Result<Vec<Session>, ApiError> {
+        let who = principal(ctx).await?;
+        let sessions = authenticator(ctx)?.sessions(&who).await?;
+        Ok(sessions.into_iter().map(Into::into).collect())
     }
 }

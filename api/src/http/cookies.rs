@@ -11,13 +11,9 @@ use crate::config::{CookieSettings, SameSite};
 use crate::graphql::{IssuedTokens, TokenDelivery};
 
 /// The `Set-Cookie` values a delivery needs.
-pub fn for_delivery(
-    delivery: &TokenDelivery,
-    settings: &CookieSettings,
-    now: DateTime<Utc>,
-) -> Vec<Cookie<'static>> {
+pub fn for_delivery(delivery: &TokenDelivery, settings: &CookieSettings) -> Vec<Cookie<'static>> {
     match delivery {
-        TokenDelivery::Issue(tokens) => issued(tokens, settings, now),
+        TokenDelivery::Issue(tokens) => issued(tokens, settings),
         TokenDelivery::ClearCookies => vec![
             expired(settings.access_name.clone(), settings),
             expired(settings.refresh_name.clone(), settings),
@@ -25,11 +21,8 @@ pub fn for_delivery(
     }
 }
 
-fn issued(
-    tokens: &IssuedTokens,
-    settings: &CookieSettings,
-    now: DateTime<Utc>,
-) -> Vec<Cookie<'static>> {
+fn issued(tokens: &IssuedTokens, settings: &CookieSettings) -> Vec<Cookie<'static>> {
+    let now = tokens.issued_at;
     let access = || {
         cookie(
             settings.access_name.clone(),

@@ -186,7 +186,7 @@ fn deliver(http: &mut actix_web::HttpResponseBuilder, delivery: &TokenDelivery, 
     {
         http.insert_header((header::AUTHORIZATION, value));
     }
-    for cookie in cookies::for_delivery(delivery, &state.settings.cookies, state.auth.now()) {
+    for cookie in cookies::for_delivery(delivery, &state.settings.cookies) {
         http.cookie(cookie);
     }
 }

@@ -2,7 +2,11 @@
 
 use chrono::{DateTime, Utc};
 use latchkey_entity::signing_key;
-use sea_orm::{ActiveModelTrait as _, DatabaseConnection, EntityTrait as _, QueryOrder as _, Set};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait as _, ColumnTrait as _, ConnectionTrait, DatabaseConnection, EntityTrait as _,
+    QueryFilter as _, QueryOrder as _, Set, TransactionTrait as _,
+};
 
 use super::StoreError;
 
@@ -33,16 +37,58 @@ impl Keys {
         public_key: String,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        signing_key::ActiveModel {
-            kid: Set(kid),
-            algorithm: Set("EdDSA".to_owned()),
-            private_key: Set(private_key),
-            public_key: Set(public_key),
-            created_at: Set(now),
-            retired_at: Set(None),
-        }
-        .insert(&self.db)
-        .await?;
+        insert(&self.db, kid, private_key, public_key, now).await
+    }
+
+    /// Retires every unretired key and adds this one, in one transaction, so there is
+    /// always exactly one signer for instances that re-read the keys.
+    pub async fn rotate(
+        &self,
+        kid: String,
+        private_key: String,
+        public_key: String,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let txn = self.db.begin().await?;
+        signing_key::Entity::update_many()
+            .col_expr(signing_key::Column::RetiredAt, Expr::value(now))
+            .filter(signing_key::Column::RetiredAt.is_null())
+            .exec(&txn)
+            .await?;
+        insert(&txn, kid, private_key, public_key, now).await?;
+        txn.commit().await?;
         Ok(())
     }
+
+    /// Deletes these keys; how many there were.
+    pub async fn delete(&self, kids: &[String]) -> Result<u64, StoreError> {
+        if kids.is_empty() {
+            return Ok(0);
+        }
+        Ok(signing_key::Entity::delete_many()
+            .filter(signing_key::Column::Kid.is_in(kids.iter().cloned()))
+            .exec(&self.db)
+            .await?
+            .rows_affected)
+    }
+}
+
+async fn insert(
+    db: &impl ConnectionTrait,
+    kid: String,
+    private_key: String,
+    public_key: String,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    signing_key::ActiveModel {
+        kid: Set(kid),
+        algorithm: Set("EdDSA".to_owned()),
+        private_key: Set(private_key),
+        public_key: Set(public_key),
+        created_at: Set(now),
+        retired_at: Set(None),
+    }
+    .insert(db)
+    .await?;
+    Ok(())
 }

@@ -7,7 +7,7 @@
 
 use chrono::{DateTime, Utc};
 use latchkey_entity::{refresh_token, session};
-use sea_orm::sea_query::{Expr, SimpleExpr};
+use sea_orm::sea_query::{Expr, ExprTrait as _, SimpleExpr};
 use sea_orm::{
     ColumnTrait as _, ConnectionTrait, DatabaseConnection, EntityTrait as _, QueryFilter as _,
     QueryOrder as _, Set, TransactionTrait as _,
@@ -148,6 +148,20 @@ impl Sessions {
             .revoke_where(session::Column::Id.eq(session_id), reason, now)
             .await?;
         Ok(ended == 1)
+    }
+
+    /// Ends one session if it belongs to `user_id`. `false` otherwise, whatever the reason.
+    pub async fn revoke_owned(
+        &self,
+        session_id: Uuid,
+        user_id: Uuid,
+        reason: &'static str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let which = session::Column::Id
+            .eq(session_id)
+            .and(session::Column::UserId.eq(user_id));
+        Ok(self.revoke_where(which, reason, now).await? == 1)
     }
 
     /// Ends every live session of a user; how many it ended.

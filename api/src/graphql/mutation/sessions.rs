@@ -1,11 +1,11 @@
 //! Logging in, refreshing and logging out.
 
-use async_graphql::{Context, Object};
+use async_graphql::{Context, ID, Object};
 
 use crate::auth::AuthError;
 use crate::auth::service::{LoginRequest, LogoutTarget, SessionTokens};
 use crate::graphql::context::{
-    IssuedTokens, TokenDelivery, authenticator, optional_principal, request_context,
+    IssuedTokens, TokenDelivery, authenticator, optional_principal, principal, request_context,
 };
 use crate::graphql::errors::ApiError;
 use crate::graphql::types::{AuthPayload, LoginInput, TokenMode};
@@ -80,6 +80,18 @@ impl SessionMutations {
             .logout(target, all_sessions.unwrap_or(false))
             .await?)
     }
+
+    /// Ends one of your sessions (see `sessions`): its refresh token and access tokens stop
+    /// working at once. Returns `false` for an id that is unknown, already ended, or not
+    /// yours. Requires authentication.
+    async fn revoke_session(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The session's id, from `sessions`.")] id: ID,
+    ) -> Result<bool, ApiError> {
+        let who = principal(ctx).await?;
+        Ok(authenticator(ctx)?.revoke_session(&who, &id).await?)
+    }
 }
 
 /// Records the tokens for delivery and builds the body.
@@ -89,6 +101,7 @@ fn issue(ctx: &Context<'_>, tokens: &SessionTokens) -> Result<AuthPayload, ApiEr
     let ttl_ms = i32::try_from(auth.access_token_ttl().as_millis()).unwrap_or(i32::MAX);
     request_context(ctx)?.deliver(TokenDelivery::Issue(IssuedTokens {
         mode: tokens.mode,
+        issued_at: tokens.access.issued_at,
         access_token: tokens.access.token.clone(),
         access_expires_at: tokens.access.expires_at,
         refresh_token: tokens.refresh.expose().to_owned(),

@@ -5,10 +5,12 @@ mod auth_payload;
 mod enums;
 mod inputs;
 mod scalars;
+mod session;
 mod user;
 
 pub use auth_payload::{AuthPayload, Credentials};
 pub use enums::{Role, TokenMode};
 pub use inputs::{LoginInput, RegisterInput};
 pub use scalars::DateTime;
+pub use session::Session;
 pub use user::User;
