@@ -13,6 +13,7 @@ pub mod keys;
 pub mod password;
 pub mod principal;
 pub mod refresh;
+pub mod secret;
 pub mod service;
 pub mod sessions;
 pub mod signing;

@@ -9,72 +9,38 @@
 use std::fmt;
 use std::time::Duration;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
-use sha2::{Digest as _, Sha256};
-use subtle::ConstantTimeEq as _;
 
-/// Bytes of randomness in a refresh token.
-const TOKEN_BYTES: usize = 32;
-/// Length of a token's base64url text.
-const TOKEN_CHARS: usize = 43;
+use super::secret::OpaqueSecret;
+pub use super::secret::TokenHash;
 
-/// A refresh token in the clear. `Debug` never shows it.
+/// A refresh token in the clear: an opaque secret with no type prefix (the format
+/// clients already hold). `Debug` never shows it.
 #[derive(Clone, PartialEq, Eq)]
-pub struct RefreshToken(String);
+pub struct RefreshToken(OpaqueSecret);
 
 impl RefreshToken {
     pub fn generate() -> RefreshToken {
-        let bytes: [u8; TOKEN_BYTES] = rand::random();
-        RefreshToken(URL_SAFE_NO_PAD.encode(bytes))
+        RefreshToken(OpaqueSecret::generate(""))
     }
 
     /// `None` for anything that cannot be one of ours, so it is not even looked up.
     pub fn parse(raw: &str) -> Option<RefreshToken> {
-        let well_formed = raw.len() == TOKEN_CHARS
-            && raw
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-        well_formed.then(|| RefreshToken(raw.to_owned()))
+        OpaqueSecret::parse("", raw).map(RefreshToken)
     }
 
     pub fn expose(&self) -> &str {
-        &self.0
+        self.0.expose()
     }
 
     pub fn hash(&self) -> TokenHash {
-        TokenHash::of(&self.0)
+        self.0.hash()
     }
 }
 
 impl fmt::Debug for RefreshToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("RefreshToken([redacted])")
-    }
-}
-
-/// Hex SHA-256 of a token: what the database keeps and looks up.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TokenHash(String);
-
-impl TokenHash {
-    pub fn of(token: &str) -> TokenHash {
-        let digest = Sha256::digest(token.as_bytes());
-        TokenHash(digest.iter().map(|b| format!("{b:02x}")).collect())
-    }
-
-    pub fn from_stored(hex: String) -> TokenHash {
-        TokenHash(hex)
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    /// Constant-time equality, for checking a row found by hash against the token's hash.
-    pub fn matches(&self, other: &TokenHash) -> bool {
-        self.0.as_bytes().ct_eq(other.0.as_bytes()).into()
     }
 }
 
@@ -115,7 +81,11 @@ pub fn classify(
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
     use super::*;
+    use crate::auth::secret::SECRET_CHARS;
 
     fn at(secs: i64) -> DateTime<Utc> {
         DateTime::from_timestamp(1_800_000_000 + secs, 0).unwrap()
@@ -124,7 +94,7 @@ mod tests {
     #[test]
     fn generated_tokens_are_256_bit_and_parse_back() {
         let token = RefreshToken::generate();
-        assert_eq!(token.expose().len(), TOKEN_CHARS);
+        assert_eq!(token.expose().len(), SECRET_CHARS);
         assert_eq!(URL_SAFE_NO_PAD.decode(token.expose()).unwrap().len(), 32);
         assert_eq!(RefreshToken::parse(token.expose()), Some(token.clone()));
         assert_ne!(RefreshToken::generate(), token);
@@ -141,17 +111,6 @@ mod tests {
         ] {
             assert!(RefreshToken::parse(bad).is_none(), "{bad:?}");
         }
-    }
-
-    #[test]
-    fn hashes_are_hex_sha256_and_compare_in_constant_time() {
-        let hash = TokenHash::of("abc");
-        assert_eq!(
-            hash.as_str(),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
-        assert!(hash.matches(&TokenHash::from_stored(hash.as_str().to_owned())));
-        assert!(!hash.matches(&TokenHash::of("abd")));
     }
 
     #[test]
