@@ -43,6 +43,9 @@ enum Command {
     /// Manage the keys that sign access tokens.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Manage project API keys (apps) and the origins allowed to use them.
+    #[command(subcommand)]
+    App(AppCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -71,6 +74,12 @@ enum UserCommand {
         /// Make the account an administrator.
         #[arg(long)]
         admin: bool,
+    },
+    /// Delete an account and everything it owns (sessions, personal tokens): its tokens
+    /// stop working at once.
+    Delete {
+        #[arg(long)]
+        username: String,
     },
 }
 
@@ -130,6 +139,22 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Keys(command) => keys(command, &settings).await,
+        Command::App(command) => app_command(command, &settings).await,
+        Command::User(UserCommand::Delete { username }) => {
+            let store = Store::connect(&settings.database_url).await?;
+            if settings.auto_migrate {
+                store.migrate().await?;
+            }
+            let auth = Authenticator::start(&settings, store, Arc::new(SystemClock)).await?;
+            match auth.delete_account(&username).await {
+                Ok(account) => {
+                    println!("deleted {} ({})", account.username, account.id);
+                    Ok(())
+                }
+                Err(AuthError::Internal(e)) => Err(e),
+                Err(e) => anyhow::bail!("{e}: {username}"),
+            }
+        }
         Command::User(UserCommand::Add {
             username,
             email,
@@ -229,4 +254,82 @@ fn new_password() -> anyhow::Result<String> {
         anyhow::bail!("no password: set LATCHKEY_NEW_PASSWORD or write it on standard input");
     }
     Ok(password)
+}
+
+#[derive(Debug, Subcommand)]
+enum AppCommand {
+    /// Create an app and print its API key. The key is shown only this once (it is stored
+    /// as a hash) and is alone on the last line of the output. Running servers accept it
+    /// at once.
+    Add {
+        /// 1 to 64 letters, digits, `.`, `_` or `-`.
+        name: String,
+        /// An origin allowed to use the key, like https://app.example.com; repeat for more.
+        #[arg(long = "origin", value_name = "ORIGIN", required = true)]
+        origins: Vec<String>,
+        /// Refuse requests that carry no Origin header (servers and curl send none).
+        #[arg(long)]
+        require_origin: bool,
+    },
+    /// One app a line: name, key prefix, origins, and `require-origin` when set.
+    List,
+    /// Delete an app. Running servers refuse its key within 60 s.
+    Delete { name: String },
+}
+
+async fn app_command(command: AppCommand, settings: &Settings) -> anyhow::Result<()> {
+    use crate::auth::apps::{self, Origin};
+    let joined = |origins: &[Origin]| {
+        origins
+            .iter()
+            .map(Origin::as_str)
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let store = Store::connect(&settings.database_url).await?;
+    if settings.auto_migrate {
+        store.migrate().await?;
+    }
+    match command {
+        AppCommand::Add {
+            name,
+            origins,
+            require_origin,
+        } => {
+            let created =
+                apps::create(&store, &name, &origins, require_origin, SystemClock.now()).await?;
+            let app = &created.app;
+            println!("created app {} ({})", app.name, app.id);
+            println!("allowed origins: {}", joined(&app.origins));
+            if app.require_origin {
+                println!("requests without an Origin header are refused");
+            }
+            println!("API key (shown only this once; send it as x-api-key):");
+            println!("{}", created.key.expose());
+        }
+        AppCommand::List => {
+            let apps = apps::list(&store).await?;
+            if apps.is_empty() {
+                eprintln!("no apps");
+            }
+            for app in apps {
+                let marker = if app.require_origin {
+                    "  require-origin"
+                } else {
+                    ""
+                };
+                println!(
+                    "{}  {}  {}{marker}",
+                    app.name,
+                    app.key_prefix,
+                    joined(&app.origins)
+                );
+            }
+        }
+        AppCommand::Delete { name } => {
+            apps::delete(&store, &name).await?;
+            println!("deleted app {name}; running servers refuse its key within 60 s");
+        }
+    }
+    Ok(())
 }

@@ -11,6 +11,7 @@ use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
+use crate::auth::apps::Origin;
 use crate::auth::password::HashingParams;
 
 /// The configuration file read when neither `--config` nor `LATCHKEY_CONFIG` names one.
@@ -167,7 +168,8 @@ pub struct Settings {
     /// keys kept in the database. Rotating it is the operator's job (replace the file).
     pub signing_key_file: Option<PathBuf>,
     pub cookies: CookieSettings,
-    pub cors_origins: Vec<String>,
+    /// Origins allowed by CORS besides every app's own, normalised.
+    pub cors_origins: Vec<Origin>,
     pub api_keys_required: bool,
     pub graphiql: bool,
     pub introspection: bool,
@@ -293,30 +295,8 @@ impl Settings {
             .split(',')
             .map(str::trim)
             .filter(|o| !o.is_empty())
-            .map(|o| {
-                parse_origin(o).ok_or_else(|| {
-                    invalid(
-                        "cors_origins",
-                        format!("`{o}` is not an origin like https://app.example.com"),
-                    )
-                })
-            })
+            .map(|o| Origin::parse(o).map_err(|e| invalid("cors_origins", e.to_string())))
             .collect::<Result<Vec<_>, _>>()?;
-
-        // Refused rather than ignored until they are built: an operator who turns on API
-        // keys must never run unprotected while believing otherwise.
-        if raw.api_keys_required {
-            return Err(invalid(
-                "api_keys_required",
-                "project API keys are not available in this version yet",
-            ));
-        }
-        if !cors_origins.is_empty() {
-            return Err(invalid(
-                "cors_origins",
-                "CORS is not available in this version yet",
-            ));
-        }
         for (key, value) in [("issuer", &raw.issuer), ("audience", &raw.audience)] {
             if value.trim().is_empty() {
                 return Err(invalid(key, "must not be empty"));
@@ -435,14 +415,6 @@ fn cookie_name(key: &'static str, name: &str, secure: bool) -> Result<String, Co
     })
 }
 
-/// `scheme://host[:port]` with nothing after it, lower-cased as browsers send it.
-fn parse_origin(origin: &str) -> Option<String> {
-    let (scheme, rest) = origin.split_once("://")?;
-    let valid_scheme = scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https");
-    let valid_rest = !rest.is_empty() && !rest.contains(['/', '?', '#', ' ', '@']);
-    (valid_scheme && valid_rest).then(|| origin.to_ascii_lowercase())
-}
-
 #[cfg(test)]
 mod tests {
     // `figment::Jail` closures return figment's own (large) error type.
@@ -504,36 +476,29 @@ mod tests {
             ..RawSettings::default()
         };
         let err = Settings::from_raw(raw).unwrap_err().to_string();
+        assert!(err.contains("cors_origins"), "{err}");
         assert!(err.contains("is not an origin"), "{err}");
-        assert_eq!(
-            parse_origin("HTTPS://A.example.com:8443").as_deref(),
-            Some("https://a.example.com:8443")
-        );
-        assert_eq!(parse_origin("ftp://a.example.com"), None);
+        for bad in ["*", "null", "ftp://a.example.com"] {
+            let raw = RawSettings {
+                cors_origins: format!("https://ok.example.com, {bad}"),
+                ..RawSettings::default()
+            };
+            let err = Settings::from_raw(raw).unwrap_err().to_string();
+            assert!(err.contains("cors_origins"), "{bad}: {err}");
+        }
     }
 
     #[test]
-    fn settings_not_built_yet_refuse_to_start_instead_of_being_ignored() {
+    fn cors_origins_are_normalised_and_api_keys_can_be_required() {
         let raw = RawSettings {
+            cors_origins: " HTTPS://A.example.com:443 ,, http://localhost:3000/ ".into(),
             api_keys_required: true,
             ..RawSettings::default()
         };
-        assert!(
-            Settings::from_raw(raw)
-                .unwrap_err()
-                .to_string()
-                .contains("api_keys_required")
-        );
-        let raw = RawSettings {
-            cors_origins: "https://a.example.com".into(),
-            ..RawSettings::default()
-        };
-        assert!(
-            Settings::from_raw(raw)
-                .unwrap_err()
-                .to_string()
-                .contains("cors_origins")
-        );
+        let s = Settings::from_raw(raw).unwrap();
+        let origins: Vec<&str> = s.cors_origins.iter().map(Origin::as_str).collect();
+        assert_eq!(origins, ["https://a.example.com", "http://localhost:3000"]);
+        assert!(s.api_keys_required);
     }
 
     #[test]

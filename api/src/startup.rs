@@ -8,6 +8,7 @@ use actix_web::{App, HttpServer, web};
 use anyhow::Context as _;
 use tracing_actix_web::TracingLogger;
 
+use crate::auth::apps::AppRegistry;
 use crate::auth::clock::{Clock, SystemClock};
 use crate::auth::keys::RELOAD_INTERVAL;
 use crate::auth::service::Authenticator;
@@ -22,6 +23,8 @@ pub struct AppState {
     pub store: Store,
     pub auth: Arc<Authenticator>,
     pub schema: LatchkeySchema,
+    /// Project API keys and their origins, kept current in memory.
+    pub apps: Arc<AppRegistry>,
 }
 
 /// A server bound to its port and ready to run.
@@ -50,6 +53,8 @@ impl Application {
             auth.ensure_admin(&admin.username, &admin.password).await?;
         }
         tokio::spawn(keep_keys_current(Arc::downgrade(&auth)));
+        let apps = Arc::new(AppRegistry::load(store.clone()).await?);
+        tokio::spawn(keep_apps_current(Arc::downgrade(&apps)));
         let schema = build_schema(&settings, auth.clone());
         let listener = TcpListener::bind(&settings.bind)
             .with_context(|| format!("binding {}", settings.bind))?;
@@ -62,9 +67,15 @@ impl Application {
             store,
             auth,
             schema,
+            apps,
         });
         let server = HttpServer::new(move || {
             App::new()
+                .wrap(crate::http::cors::middleware(
+                    &state.settings.cors_origins,
+                    state.apps.clone(),
+                ))
+                .wrap(actix_web::middleware::from_fn(crate::http::cors::around))
                 .wrap(TracingLogger::<RequestSpan>::new())
                 .app_data(state.clone())
                 .configure(crate::http::routes)
@@ -100,6 +111,22 @@ async fn keep_keys_current(auth: Weak<Authenticator>) {
         let Some(auth) = auth.upgrade() else { return };
         if let Err(e) = auth.reload_keys().await {
             tracing::warn!(error = %format!("{e:#}"), "could not re-read the signing keys");
+        }
+    }
+}
+
+/// Re-reads the apps every minute, so `latchkey app delete` (and an app added while this
+/// instance was not asked for its key) takes effect without a restart. Ends when the
+/// application is dropped.
+async fn keep_apps_current(apps: Weak<AppRegistry>) {
+    let mut ticks = tokio::time::interval(AppRegistry::RELOAD_INTERVAL);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    ticks.tick().await; // The first tick is immediate; the apps were just loaded.
+    loop {
+        ticks.tick().await;
+        let Some(apps) = apps.upgrade() else { return };
+        if let Err(e) = apps.reload().await {
+            tracing::warn!(error = %format!("{e:#}"), "could not re-read the apps");
         }
     }
 }

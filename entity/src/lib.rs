@@ -4,6 +4,8 @@
 //! hash or a token hash can never be published by accident. Only `latchkey-api`'s
 //! `store` module uses them.
 
+pub mod app;
+pub mod auth_header;
 pub mod refresh_token;
 pub mod session;
 pub mod signing_key;

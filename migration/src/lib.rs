@@ -6,6 +6,8 @@ pub use sea_orm_migration::prelude::*;
 mod m20261123_000001_create_users;
 mod m20261123_000002_create_sessions;
 mod m20261123_000003_create_signing_keys;
+mod m20261201_000001_create_auth_headers;
+mod m20261201_000002_create_apps;
 
 pub struct Migrator;
 
@@ -16,6 +18,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000001_create_users::Migration),
             Box::new(m20261123_000002_create_sessions::Migration),
             Box::new(m20261123_000003_create_signing_keys::Migration),
+            Box::new(m20261201_000001_create_auth_headers::Migration),
+            Box::new(m20261201_000002_create_apps::Migration),
         ]
     }
 }

@@ -10,8 +10,11 @@
 mod helpers;
 
 mod access_tokens;
+mod api_keys;
+mod auth_headers;
 mod browser;
 mod cli;
+mod cors;
 mod forge;
 mod graphql_errors;
 mod guard;

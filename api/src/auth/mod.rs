@@ -7,10 +7,12 @@
 
 pub mod access;
 pub mod account;
+pub mod apps;
 pub mod clock;
 pub mod error;
 pub mod keys;
 pub mod password;
+pub mod personal_tokens;
 pub mod principal;
 pub mod refresh;
 pub mod secret;

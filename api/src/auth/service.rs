@@ -12,7 +12,8 @@ use super::access::{AccessTokens, MintedAccessToken, TokenRejection};
 use super::account::{Account, Role, TokenMode};
 use super::clock::Clock;
 use super::password::{PasswordHasher, Verification};
-use super::principal::Principal;
+use super::personal_tokens::UseRecorder;
+use super::principal::{CredentialKind, Principal};
 use super::refresh::{Presented, RefreshToken, TokenHash, classify};
 use super::signing::KeySource;
 use super::values::{Email, LoginId, Password, Username, parse_name};
@@ -101,7 +102,8 @@ pub struct Authenticator {
     /// When the keys were last re-read because of an unknown `kid`; the lock also makes
     /// concurrent requests wait for one re-read instead of each doing their own.
     last_kid_reload: tokio::sync::Mutex<Option<Instant>>,
-    clock: Arc<dyn Clock>,
+    pub(super) personal_token_uses: UseRecorder,
+    pub(super) clock: Arc<dyn Clock>,
     policy: Policy,
 }
 
@@ -128,6 +130,7 @@ impl Authenticator {
             tokens,
             key_source,
             last_kid_reload: tokio::sync::Mutex::new(None),
+            personal_token_uses: UseRecorder::default(),
             clock,
             policy: Policy::from_settings(settings),
         })
@@ -204,6 +207,24 @@ impl Authenticator {
             })
             .await?;
         tracing::info!(user_id = %row.id, "account created");
+        Ok(self.account_of(&row))
+    }
+
+    /// Deletes the account with this username and everything it owns (operators, the CLI):
+    /// its sessions and personal tokens stop working at once.
+    pub async fn delete_account(&self, username: &str) -> Result<Account, AuthError> {
+        const NO_SUCH: AuthError = AuthError::Forbidden("no account has that username");
+        let username = Username::parse(username).map_err(|_| NO_SUCH)?;
+        let row = self
+            .store
+            .users
+            .find_by_username_key(&username.key())
+            .await?
+            .ok_or(NO_SUCH)?;
+        if !self.store.users.delete(row.id).await? {
+            return Err(NO_SUCH);
+        }
+        tracing::info!(user_id = %row.id, "account deleted");
         Ok(self.account_of(&row))
     }
 
@@ -365,9 +386,13 @@ impl Authenticator {
         }
     }
 
-    /// Checks an access token and that its session is still live.
+    /// Checks a bearer credential: a personal token (`lk_...`), else an access token and
+    /// that its session is still live.
     pub async fn authenticate(&self, token: &str) -> Result<Principal, AuthError> {
         let now = self.now();
+        if token.starts_with(super::personal_tokens::PREFIX) {
+            return self.authenticate_personal_token(token, now).await;
+        }
         let claims = match self.tokens.verify(token, now) {
             Err(TokenRejection::UnknownKey) => {
                 self.reload_keys_for_unknown_kid().await;
@@ -382,7 +407,7 @@ impl Authenticator {
             .ok_or(AuthError::Unauthenticated("session has ended"))?;
         Ok(Principal {
             user_id: session.user_id,
-            session_id: session.id,
+            credential: CredentialKind::Session(session.id),
         })
     }
 

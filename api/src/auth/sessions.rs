@@ -33,7 +33,7 @@ impl Authenticator {
         Ok(rows
             .into_iter()
             .map(|row| LiveSession {
-                current: row.id == who.session_id,
+                current: who.session_id() == Some(row.id),
                 id: row.id,
                 created_at: row.created_at,
                 last_used_at: row.last_used_at,

@@ -16,6 +16,7 @@ use uuid::Uuid;
 use super::errors::ApiError;
 use crate::auth::AuthError;
 use crate::auth::account::TokenMode;
+use crate::auth::personal_tokens::PREFIX as PERSONAL_TOKEN_PREFIX;
 use crate::auth::principal::Principal;
 use crate::auth::service::{Authenticator, ClientMeta};
 
@@ -115,6 +116,15 @@ impl RequestContext {
             .credential
             .as_ref()
             .ok_or(AuthError::Unauthenticated("authentication required"))?;
+        // A cookie is set by Latchkey and only ever holds an access token; a personal
+        // token there was put there by someone else (or by script), so it is refused.
+        if credential.source == CredentialSource::Cookie
+            && credential.token.starts_with(PERSONAL_TOKEN_PREFIX)
+        {
+            return Err(AuthError::Unauthenticated(
+                "personal tokens are not accepted from cookies",
+            ));
+        }
         let principal = auth.authenticate(&credential.token).await?;
         if let Some(claimed) = &self.identity_id {
             let matches = Uuid::parse_str(claimed.trim()).is_ok_and(|id| id == principal.user_id);

@@ -23,6 +23,12 @@ pub async fn post(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> HttpResponse {
+    // The API-key gate comes first: a caller without a usable key, or calling from an
+    // origin its app does not list, learns nothing from the other rules, and its body is
+    // never read.
+    if let Err(refused) = super::api_keys::check(&request, &state).await {
+        return refused;
+    }
     // Only JSON: a form or text/plain POST is a "simple" cross-site request that needs no
     // CORS preflight, so accepting one would open the door to CSRF.
     if !is_json(&request) {

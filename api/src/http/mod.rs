@@ -1,7 +1,9 @@
 //! The HTTP host: routes, request-level rules, credential extraction and token delivery.
 
+mod api_keys;
 mod client_info;
 mod cookies;
+pub mod cors;
 mod credentials;
 mod graphql;
 mod probes;

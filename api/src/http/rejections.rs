@@ -23,6 +23,11 @@ pub fn bad_request(message: &str) -> HttpResponse {
     reject(StatusCode::BAD_REQUEST, code::BAD_REQUEST, message)
 }
 
+/// HTTP 403 `FORBIDDEN`: the request may not be served at all (the API-key gate).
+pub fn forbidden(message: &str) -> HttpResponse {
+    reject(StatusCode::FORBIDDEN, code::FORBIDDEN, message)
+}
+
 pub fn payload_too_large(limit: usize) -> HttpResponse {
     reject(
         StatusCode::PAYLOAD_TOO_LARGE,

@@ -15,11 +15,14 @@ pub enum StoreError {
 impl From<DbErr> for StoreError {
     fn from(err: DbErr) -> Self {
         match err.sql_err() {
-            // Both SQLite ("UNIQUE constraint failed: users.email") and PostgreSQL (the
-            // index name) mention the column; anything else unique is the username.
+            // SQLite ("UNIQUE constraint failed: users.email") names the table and column,
+            // PostgreSQL the index, which is named after them; anything else unique is
+            // the username.
             Some(SqlErr::UniqueConstraintViolation(detail)) => {
                 StoreError::Conflict(if detail.contains("email") {
                     "email"
+                } else if detail.contains("auth_headers") || detail.contains("apps") {
+                    "name"
                 } else {
                     "username"
                 })

@@ -1,6 +1,8 @@
 //! The only code that talks to the database. Each table's queries sit in its own file
 //! and take the owner where there is one, so an unscoped query is hard to write.
 
+pub mod apps;
+pub mod auth_headers;
 mod error;
 pub mod keys;
 pub mod sessions;
@@ -21,6 +23,8 @@ pub struct Store {
     pub users: users::Users,
     pub sessions: sessions::Sessions,
     pub keys: keys::Keys,
+    pub auth_headers: auth_headers::AuthHeaders,
+    pub apps: apps::Apps,
 }
 
 impl Store {
@@ -48,6 +52,8 @@ impl Store {
             users: users::Users::new(db.clone()),
             sessions: sessions::Sessions::new(db.clone()),
             keys: keys::Keys::new(db.clone()),
+            auth_headers: auth_headers::AuthHeaders::new(db.clone()),
+            apps: apps::Apps::new(db.clone()),
             db,
         }
     }

@@ -90,6 +90,13 @@ impl Users {
         Ok(())
     }
 
+    /// Deletes an account; its sessions, refresh tokens and personal tokens go with it
+    /// (foreign keys cascade). `false` if there was none.
+    pub async fn delete(&self, id: Uuid) -> Result<bool, StoreError> {
+        let deleted = user::Entity::delete_by_id(id).exec(&self.db).await?;
+        Ok(deleted.rows_affected == 1)
+    }
+
     pub async fn any_admin(&self) -> Result<bool, StoreError> {
         Ok(user::Entity::find()
             .filter(user::Column::Role.eq("admin"))

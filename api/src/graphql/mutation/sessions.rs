@@ -72,7 +72,11 @@ impl SessionMutations {
         let target = match refresh_token.or_else(|| request.refresh_cookie.clone()) {
             Some(token) => LogoutTarget::RefreshToken(token),
             None => match optional_principal(ctx).await? {
-                Some(who) => LogoutTarget::Session(who.session_id),
+                Some(who) => match who.session_id() {
+                    Some(session_id) => LogoutTarget::Session(session_id),
+                    // A personal token has no session to end.
+                    None => LogoutTarget::Nothing,
+                },
                 None => LogoutTarget::Nothing,
             },
         };

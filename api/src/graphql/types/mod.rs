@@ -1,6 +1,7 @@
 //! GraphQL input and output types. Built from domain values with `From`; no entity
 //! (and so no hash) ever reaches them.
 
+mod auth_header;
 mod auth_payload;
 mod enums;
 mod inputs;
@@ -8,6 +9,7 @@ mod scalars;
 mod session;
 mod user;
 
+pub use auth_header::{AuthHeader, NewAuthHeader};
 pub use auth_payload::{AuthPayload, Credentials};
 pub use enums::{Role, TokenMode};
 pub use inputs::{LoginInput, RegisterInput};

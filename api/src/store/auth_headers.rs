@@ -1,0 +1,175 @@
+//! `auth_headers` queries: personal tokens, always scoped to their owner.
+
+use chrono::{DateTime, Utc};
+use latchkey_entity::{auth_header, user};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ColumnTrait as _, Condition, DatabaseConnection, EntityTrait as _, PaginatorTrait as _,
+    QueryFilter as _, QueryOrder as _, Set, TransactionTrait as _,
+};
+use uuid::Uuid;
+
+use super::StoreError;
+
+pub use auth_header::Model as AuthHeaderRow;
+
+#[derive(Clone)]
+pub struct AuthHeaders {
+    db: DatabaseConnection,
+}
+
+/// A personal token about to be stored (its hash, never the token).
+pub struct NewAuthHeader {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub name: String,
+    pub token_hash: String,
+    pub prefix: String,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// Why a personal token could not be added.
+#[derive(Debug)]
+pub enum AddRefused {
+    /// The owner already holds this many live tokens.
+    AtLimit(u64),
+    /// The owner no longer exists.
+    NoOwner,
+}
+
+impl AuthHeaders {
+    pub(super) fn new(db: DatabaseConnection) -> AuthHeaders {
+        AuthHeaders { db }
+    }
+
+    /// Stores a token unless its owner already holds `limit` live ones. The count and the
+    /// insert run in one transaction that first writes the owner's row, so concurrent adds
+    /// for one user queue behind each other (a row lock on PostgreSQL, the write lock on
+    /// SQLite) and cannot overshoot the limit together. A taken name is `Conflict`.
+    pub async fn add(
+        &self,
+        new: NewAuthHeader,
+        limit: u64,
+        now: DateTime<Utc>,
+    ) -> Result<Result<AuthHeaderRow, AddRefused>, StoreError> {
+        let txn = self.db.begin().await?;
+        let owner = user::Entity::update_many()
+            .col_expr(user::Column::Id, Expr::col(user::Column::Id))
+            .filter(user::Column::Id.eq(new.user_id))
+            .exec(&txn)
+            .await?;
+        if owner.rows_affected != 1 {
+            return Ok(Err(AddRefused::NoOwner));
+        }
+        let live = auth_header::Entity::find()
+            .filter(auth_header::Column::UserId.eq(new.user_id))
+            .filter(live(now))
+            .count(&txn)
+            .await?;
+        if live >= limit {
+            return Ok(Err(AddRefused::AtLimit(live)));
+        }
+        let row = auth_header::Model {
+            id: new.id,
+            user_id: new.user_id,
+            name: new.name,
+            token_hash: new.token_hash,
+            prefix: new.prefix,
+            created_at: now,
+            last_used_at: None,
+            expires_at: new.expires_at,
+        };
+        auth_header::Entity::insert(auth_header::ActiveModel {
+            id: Set(row.id),
+            user_id: Set(row.user_id),
+            name: Set(row.name.clone()),
+            token_hash: Set(row.token_hash.clone()),
+            prefix: Set(row.prefix.clone()),
+            created_at: Set(row.created_at),
+            last_used_at: Set(None),
+            expires_at: Set(row.expires_at),
+        })
+        .exec_without_returning(&txn)
+        .await?;
+        txn.commit().await?;
+        Ok(Ok(row))
+    }
+
+    /// Every token of one owner, newest first, expired ones included (so they can be seen
+    /// and deleted).
+    pub async fn of_user(&self, user_id: Uuid) -> Result<Vec<AuthHeaderRow>, StoreError> {
+        Ok(auth_header::Entity::find()
+            .filter(auth_header::Column::UserId.eq(user_id))
+            .order_by_desc(auth_header::Column::CreatedAt)
+            .order_by_desc(auth_header::Column::Id)
+            .all(&self.db)
+            .await?)
+    }
+
+    /// The token with this hash, whoever owns it (by the unique index on the hash).
+    pub async fn find_by_hash(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<AuthHeaderRow>, StoreError> {
+        Ok(auth_header::Entity::find()
+            .filter(auth_header::Column::TokenHash.eq(token_hash))
+            .one(&self.db)
+            .await?)
+    }
+
+    /// Deletes the owner's token with this id; `false` if there is none (or not theirs).
+    pub async fn delete_by_id(&self, user_id: Uuid, id: Uuid) -> Result<bool, StoreError> {
+        self.delete_where(user_id, auth_header::Column::Id.eq(id))
+            .await
+    }
+
+    /// Deletes the owner's token with this hash; `false` if there is none (or not theirs).
+    pub async fn delete_by_hash(
+        &self,
+        user_id: Uuid,
+        token_hash: &str,
+    ) -> Result<bool, StoreError> {
+        self.delete_where(user_id, auth_header::Column::TokenHash.eq(token_hash))
+            .await
+    }
+
+    /// Records a use, unless one was recorded less than `every` ago (by any instance).
+    pub async fn touch(
+        &self,
+        id: Uuid,
+        now: DateTime<Utc>,
+        every: chrono::Duration,
+    ) -> Result<(), StoreError> {
+        auth_header::Entity::update_many()
+            .col_expr(auth_header::Column::LastUsedAt, Expr::value(now))
+            .filter(auth_header::Column::Id.eq(id))
+            .filter(
+                Condition::any()
+                    .add(auth_header::Column::LastUsedAt.is_null())
+                    .add(auth_header::Column::LastUsedAt.lt(now - every)),
+            )
+            .exec(&self.db)
+            .await?;
+        Ok(())
+    }
+
+    async fn delete_where(
+        &self,
+        user_id: Uuid,
+        which: sea_orm::sea_query::SimpleExpr,
+    ) -> Result<bool, StoreError> {
+        let deleted = auth_header::Entity::delete_many()
+            .filter(auth_header::Column::UserId.eq(user_id))
+            .filter(which)
+            .exec(&self.db)
+            .await?;
+        Ok(deleted.rows_affected == 1)
+    }
+}
+
+/// Not past its expiry (a token without one never expires).
+fn live(now: DateTime<Utc>) -> Condition {
+    Condition::any()
+        .add(auth_header::Column::ExpiresAt.is_null())
+        .add(auth_header::Column::ExpiresAt.gt(now))
+}
