@@ -7,14 +7,17 @@
 
 pub mod access;
 pub mod account;
+pub mod accounts;
 pub mod apps;
 pub mod clock;
 pub mod error;
 pub mod keys;
+pub mod login;
 pub mod password;
 pub mod personal_tokens;
 pub mod principal;
 pub mod refresh;
+pub mod rotation;
 pub mod secret;
 pub mod service;
 pub mod sessions;

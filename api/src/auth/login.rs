@@ -1,0 +1,118 @@
+//! Logging in: checking the password and opening a session.
+
+use anyhow::Context as _;
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::AuthError;
+use super::account::{Account, TokenMode};
+use super::password::Verification;
+use super::refresh::RefreshToken;
+use super::service::{Authenticator, ClientMeta, SessionTokens};
+use super::values::{LoginId, Password};
+use crate::store::sessions::NewSession;
+use crate::store::users::UserRow;
+
+/// A login attempt, as it arrived.
+#[derive(Debug)]
+pub struct LoginRequest {
+    pub username: Option<String>,
+    pub email: Option<String>,
+    pub password: String,
+    pub mode: TokenMode,
+    pub client: ClientMeta,
+}
+
+impl Authenticator {
+    /// Checks the password and opens a session.
+    pub async fn login(&self, request: LoginRequest) -> Result<SessionTokens, AuthError> {
+        let id = LoginId::parse(request.username.as_deref(), request.email.as_deref())?;
+        let password = Password::presented(request.password, "password")?;
+        let row = match &id {
+            LoginId::Username(key) => self.store.users.find_by_username_key(key).await?,
+            LoginId::Email(email) => self.store.users.find_by_email(email).await?,
+        };
+        // An unknown account still costs one hash, so timing does not tell it apart.
+        let verification = self
+            .hasher
+            .verify(&password, row.as_ref().map(|r| r.password_hash.as_str()))
+            .await?;
+        let row = match (row, verification) {
+            (Some(row), Verification::Match) => row,
+            (Some(row), Verification::MatchNeedsRehash) => {
+                self.upgrade_hash(&row, &password).await;
+                row
+            }
+            _ => return Err(AuthError::InvalidCredentials),
+        };
+        let now = self.now();
+        let account = self.account_of(&row);
+        if account.password_expires_at.is_some_and(|at| at <= now) {
+            return Err(AuthError::PasswordExpired);
+        }
+        self.open_session(account, request.mode, request.client, now)
+            .await
+    }
+
+    async fn open_session(
+        &self,
+        account: Account,
+        mode: TokenMode,
+        client: ClientMeta,
+        now: DateTime<Utc>,
+    ) -> Result<SessionTokens, AuthError> {
+        let session_ttl =
+            chrono::Duration::from_std(self.policy.session_ttl).context("session_ttl")?;
+        let session_id = Uuid::now_v7();
+        let refresh = RefreshToken::generate();
+        let expires_at = now + session_ttl;
+        self.store
+            .sessions
+            .open(
+                NewSession {
+                    id: session_id,
+                    user_id: account.id,
+                    mode: mode.as_str(),
+                    expires_at,
+                    user_agent: client.user_agent.map(|ua| truncate(ua, 512)),
+                    ip: client.ip,
+                },
+                refresh.hash().as_str(),
+                now,
+            )
+            .await?;
+        let access = self.tokens.mint(account.id, session_id, now)?;
+        tracing::info!(user_id = %account.id, %session_id, "session opened");
+        Ok(SessionTokens {
+            account,
+            access,
+            refresh,
+            session_id,
+            mode,
+            session_expires_at: expires_at,
+        })
+    }
+
+    /// Best effort: a failed upgrade leaves the old (still valid) hash in place.
+    async fn upgrade_hash(&self, row: &UserRow, password: &Password) {
+        let upgraded = match self.hasher.hash(password).await {
+            Ok(hash) => self
+                .store
+                .users
+                .upgrade_password_hash(row.id, &row.password_hash, hash)
+                .await
+                .map_err(AuthError::from),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = upgraded {
+            tracing::warn!(user_id = %row.id, error = %e, "could not upgrade the password hash");
+        }
+    }
+}
+
+fn truncate(mut value: String, max_chars: usize) -> String {
+    if let Some((index, _)) = value.char_indices().nth(max_chars) {
+        value.truncate(index);
+    }
+    value
+}
