@@ -12,8 +12,10 @@ use crate::auth::AuthError;
 use crate::auth::account::Role;
 use crate::auth::clock::{Clock as _, SystemClock};
 use crate::auth::keys::KeyStatus;
+use crate::auth::password::PasswordHasher;
 use crate::auth::service::{Authenticator, RegisterRequest};
 use crate::auth::signing::KeySource;
+use crate::auth::values::Password;
 use crate::config::Settings;
 use crate::startup::Application;
 use crate::store::Store;
@@ -43,6 +45,13 @@ enum Command {
     /// Manage the keys that sign access tokens.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Time argon2id with the configured parameters on this machine: the median of COUNT
+    /// hashes, one at a time, and the logins per second the cores can therefore sustain.
+    /// Use it to choose `hash_memory_kib` / `hash_iterations`.
+    HashTiming {
+        #[arg(long, default_value_t = 20)]
+        count: u32,
+    },
     /// Manage project API keys (apps) and the origins allowed to use them.
     #[command(subcommand)]
     App(AppCommand),
@@ -81,6 +90,22 @@ enum UserCommand {
         #[arg(long)]
         username: String,
     },
+    /// One account a line, oldest first: username, id, role, email, created.
+    List,
+    /// Make an account an administrator, or a regular user again.
+    SetRole {
+        #[arg(long)]
+        username: String,
+        #[arg(long, value_enum)]
+        role: RoleArg,
+    },
+}
+
+/// `--role` values.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum RoleArg {
+    Admin,
+    User,
 }
 
 /// Parses the command line and runs it.
@@ -139,35 +164,38 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Keys(command) => keys(command, &settings).await,
+        Command::HashTiming { count } => hash_timing(&settings, count).await,
         Command::App(command) => app_command(command, &settings).await,
-        Command::User(UserCommand::Delete { username }) => {
-            let store = Store::connect(&settings.database_url).await?;
-            if settings.auto_migrate {
-                store.migrate().await?;
-            }
-            let auth = Authenticator::start(&settings, store, Arc::new(SystemClock)).await?;
-            match auth.delete_account(&username).await {
-                Ok(account) => {
-                    println!("deleted {} ({})", account.username, account.id);
-                    Ok(())
-                }
-                Err(AuthError::Internal(e)) => Err(e),
-                Err(e) => anyhow::bail!("{e}: {username}"),
-            }
-        }
-        Command::User(UserCommand::Add {
+        Command::User(command) => user_command(command, &settings).await,
+    }
+}
+
+/// Connects (migrating if configured) and starts the authenticator, as the server would.
+async fn authenticator(settings: &Settings) -> anyhow::Result<Authenticator> {
+    let store = Store::connect(&settings.database_url).await?;
+    if settings.auto_migrate {
+        store.migrate().await?;
+    }
+    Authenticator::start(settings, store, Arc::new(SystemClock)).await
+}
+
+async fn user_command(command: UserCommand, settings: &Settings) -> anyhow::Result<()> {
+    // Validation and "no such account" errors are the operator's to read; anything else
+    // keeps its cause chain.
+    let operator_error = |e: AuthError| match e {
+        AuthError::Internal(e) => e,
+        e => anyhow::anyhow!("{e}"),
+    };
+    match command {
+        UserCommand::Add {
             username,
             email,
             firstname,
             lastname,
             admin,
-        }) => {
+        } => {
             let password = new_password()?;
-            let store = Store::connect(&settings.database_url).await?;
-            if settings.auto_migrate {
-                store.migrate().await?;
-            }
-            let auth = Authenticator::start(&settings, store, Arc::new(SystemClock)).await?;
+            let auth = authenticator(settings).await?;
             let role = if admin { Role::Admin } else { Role::User };
             let request = RegisterRequest {
                 username,
@@ -177,21 +205,54 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
                 lastname,
                 role,
             };
-            match auth.create_account(request).await {
-                Ok(account) => {
-                    println!(
-                        "created {} ({}) as {}",
-                        account.username,
-                        account.id,
-                        account.role.as_str()
-                    );
-                    Ok(())
-                }
-                Err(AuthError::Internal(e)) => Err(e),
-                Err(e) => anyhow::bail!("{e}"),
+            let account = auth.create_account(request).await.map_err(operator_error)?;
+            println!(
+                "created {} ({}) as {}",
+                account.username,
+                account.id,
+                account.role.as_str()
+            );
+        }
+        UserCommand::Delete { username } => {
+            let auth = authenticator(settings).await?;
+            let account = auth
+                .delete_account(&username)
+                .await
+                .map_err(|e| operator_error(e).context(username.clone()))?;
+            println!("deleted {} ({})", account.username, account.id);
+        }
+        UserCommand::List => {
+            let auth = authenticator(settings).await?;
+            for account in auth.all_accounts().await.map_err(operator_error)? {
+                println!(
+                    "{}  {}  {}  {}  created {}",
+                    account.username,
+                    account.id,
+                    account.role.as_str(),
+                    account.email.as_deref().unwrap_or("-"),
+                    timestamp(account.created_at)
+                );
             }
         }
+        UserCommand::SetRole { username, role } => {
+            let auth = authenticator(settings).await?;
+            let role = match role {
+                RoleArg::Admin => Role::Admin,
+                RoleArg::User => Role::User,
+            };
+            let account = auth
+                .set_role(&username, role)
+                .await
+                .map_err(|e| operator_error(e).context(username.clone()))?;
+            println!(
+                "{} ({}) is now {}",
+                account.username,
+                account.id,
+                role.as_str()
+            );
+        }
     }
+    Ok(())
 }
 
 async fn keys(command: KeysCommand, settings: &Settings) -> anyhow::Result<()> {
@@ -233,6 +294,35 @@ async fn keys(command: KeysCommand, settings: &Settings) -> anyhow::Result<()> {
             }
         }
     }
+    Ok(())
+}
+
+async fn hash_timing(settings: &Settings, count: u32) -> anyhow::Result<()> {
+    let params = settings.hashing;
+    let hasher = PasswordHasher::new(params)?;
+    let password = Password::presented("a benchmark passphrase 42".to_owned(), "password")
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut millis = Vec::new();
+    for _ in 0..count.max(1) {
+        let started = std::time::Instant::now();
+        hasher
+            .hash(&password)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        millis.push(started.elapsed().as_secs_f64() * 1000.0);
+    }
+    millis.sort_by(f64::total_cmp);
+    let median = millis.get(millis.len() / 2).copied().unwrap_or_default();
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    println!(
+        "argon2id m={} KiB t={} p={}: median {median:.2} ms over {} hashes; \
+         {cores} cores -> at most {:.1} logins/s",
+        params.memory_kib,
+        params.iterations,
+        params.parallelism,
+        millis.len(),
+        cores as f64 * 1000.0 / median
+    );
     Ok(())
 }
 

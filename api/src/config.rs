@@ -48,6 +48,9 @@ pub struct RawSettings {
     pub max_body_bytes: usize,
     pub max_query_depth: usize,
     pub max_query_complexity: usize,
+    pub login_free_failures: u32,
+    pub login_lock_max: String,
+    pub ip_failures_per_minute: u32,
     pub log_format: String,
     pub auto_migrate: bool,
     pub hash_memory_kib: u32,
@@ -84,6 +87,9 @@ impl Default for RawSettings {
             max_body_bytes: 64 * 1024,
             max_query_depth: 12,
             max_query_complexity: 250,
+            login_free_failures: 5,
+            login_lock_max: "15m".into(),
+            ip_failures_per_minute: 30,
             log_format: "text".into(),
             auto_migrate: true,
             hash_memory_kib: hashing.memory_kib,
@@ -177,6 +183,12 @@ pub struct Settings {
     pub max_body_bytes: usize,
     pub max_query_depth: usize,
     pub max_query_complexity: usize,
+    /// Consecutive failed logins an account may have before it is locked.
+    pub login_free_failures: u32,
+    /// The longest lock; locks double from 1 s up to it.
+    pub login_lock_max: Duration,
+    /// Failures one client address may cause per minute (per action, per instance).
+    pub ip_failures_per_minute: u32,
     pub log_format: LogFormat,
     pub auto_migrate: bool,
     pub hashing: HashingParams,
@@ -185,6 +197,10 @@ pub struct Settings {
 /// Access tokens live between these bounds, so `expires` (milliseconds) fits a GraphQL `Int`.
 const ACCESS_TTL_MIN: Duration = Duration::from_secs(10);
 const ACCESS_TTL_MAX: Duration = Duration::from_secs(24 * 60 * 60);
+/// Locks start at 1 s, and no lock may last longer than a day: an owner is never locked
+/// out for good.
+const LOCK_MAX_MIN: Duration = Duration::from_secs(1);
+const LOCK_MAX_MAX: Duration = Duration::from_secs(24 * 60 * 60);
 
 impl Settings {
     /// Defaults, then the configuration file, then the environment.
@@ -311,6 +327,19 @@ impl Settings {
         if raw.max_query_complexity == 0 {
             return Err(invalid("max_query_complexity", "must be at least 1"));
         }
+        if raw.login_free_failures == 0 {
+            return Err(invalid("login_free_failures", "must be at least 1"));
+        }
+        let login_lock_max = parse_duration("login_lock_max", &raw.login_lock_max)?;
+        if !(LOCK_MAX_MIN..=LOCK_MAX_MAX).contains(&login_lock_max) {
+            return Err(invalid(
+                "login_lock_max",
+                "must lie between 1s (the first lock) and 24h (no lock lasts longer)",
+            ));
+        }
+        if raw.ip_failures_per_minute == 0 {
+            return Err(invalid("ip_failures_per_minute", "must be at least 1"));
+        }
         let signing_key_file = match raw.signing_key_file.as_deref().map(str::trim) {
             None | Some("") => None,
             Some(path) => Some(PathBuf::from(path)),
@@ -366,6 +395,9 @@ impl Settings {
             max_body_bytes: raw.max_body_bytes,
             max_query_depth: raw.max_query_depth,
             max_query_complexity: raw.max_query_complexity,
+            login_free_failures: raw.login_free_failures,
+            login_lock_max,
+            ip_failures_per_minute: raw.ip_failures_per_minute,
             log_format,
             auto_migrate: raw.auto_migrate,
             hashing,
@@ -457,6 +489,46 @@ mod tests {
             err.contains("cookie_same_site") && err.contains("cookie_secure"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn throttling_defaults_match_the_contract() {
+        let s = Settings::from_raw(RawSettings::default()).unwrap();
+        assert_eq!(s.login_free_failures, 5);
+        assert_eq!(s.login_lock_max, Duration::from_secs(15 * 60));
+        assert_eq!(s.ip_failures_per_minute, 30);
+    }
+
+    #[test]
+    fn unusable_throttling_settings_name_themselves() {
+        let cases = [
+            RawSettings {
+                login_free_failures: 0,
+                ..RawSettings::default()
+            },
+            RawSettings {
+                login_lock_max: "500ms".into(),
+                ..RawSettings::default()
+            },
+            RawSettings {
+                login_lock_max: "2d".into(),
+                ..RawSettings::default()
+            },
+            RawSettings {
+                ip_failures_per_minute: 0,
+                ..RawSettings::default()
+            },
+        ];
+        let keys = [
+            "login_free_failures",
+            "login_lock_max",
+            "login_lock_max",
+            "ip_failures_per_minute",
+        ];
+        for (raw, key) in cases.into_iter().zip(keys) {
+            let err = Settings::from_raw(raw).unwrap_err().to_string();
+            assert!(err.contains(key), "{key}: {err}");
+        }
     }
 
     #[test]

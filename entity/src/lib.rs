@@ -6,7 +6,10 @@
 
 pub mod app;
 pub mod auth_header;
+pub mod login_throttle;
 pub mod refresh_token;
 pub mod session;
 pub mod signing_key;
+pub mod totp;
+pub mod totp_recovery_code;
 pub mod user;

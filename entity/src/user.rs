@@ -23,6 +23,9 @@ pub struct Model {
     pub password_hash: String,
     pub password_changed_at: DateTimeUtc,
     pub created_at: DateTimeUtc,
+    /// When TOTP was turned on; null when it is off. A copy of `totp.enabled_at`, kept
+    /// here so reading an account (`me`, `login`) needs no second query.
+    pub totp_enabled_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

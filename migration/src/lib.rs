@@ -8,6 +8,8 @@ mod m20261123_000002_create_sessions;
 mod m20261123_000003_create_signing_keys;
 mod m20261201_000001_create_auth_headers;
 mod m20261201_000002_create_apps;
+mod m20261201_000003_create_totp;
+mod m20261201_000004_create_login_throttle;
 
 pub struct Migrator;
 
@@ -20,6 +22,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000003_create_signing_keys::Migration),
             Box::new(m20261201_000001_create_auth_headers::Migration),
             Box::new(m20261201_000002_create_apps::Migration),
+            Box::new(m20261201_000003_create_totp::Migration),
+            Box::new(m20261201_000004_create_login_throttle::Migration),
         ]
     }
 }

@@ -9,13 +9,16 @@
 
 mod helpers;
 
+mod abuse_limits;
 mod access_tokens;
 mod api_keys;
 mod auth_headers;
 mod browser;
+mod change_password;
 mod cli;
 mod cors;
 mod forge;
+mod graphiql;
 mod graphql_errors;
 mod guard;
 mod http_rules;
@@ -24,10 +27,14 @@ mod login;
 mod logout;
 mod me;
 mod operators;
+mod password_policy;
 mod races;
 mod refresh;
 mod register;
 mod restart;
+mod roles;
 mod schema_file;
 mod sessions;
+mod throttling;
 mod token_modes;
+mod totp;

@@ -4,6 +4,7 @@ use uuid::Uuid;
 
 use super::AuthError;
 use super::account::{Account, Role};
+use super::principal::Principal;
 use super::service::Authenticator;
 use super::values::{Email, Password, Username, parse_name};
 use crate::store::users::{NewUser, UserRow};
@@ -20,11 +21,70 @@ pub struct RegisterRequest {
 }
 
 impl Authenticator {
-    /// Self-service sign-up: refused when sign-up is off.
-    pub async fn register(&self, request: RegisterRequest) -> Result<Account, AuthError> {
+    /// An account by username, for `user(username:)`: yourself, or anyone if you are an
+    /// admin. Anyone else is refused whether or not the name exists, so the answer does
+    /// not tell which names are taken.
+    pub async fn user_by_username(
+        &self,
+        who: &Principal,
+        username: &str,
+    ) -> Result<Option<Account>, AuthError> {
+        let me = self
+            .store
+            .users
+            .find(who.user_id)
+            .await?
+            .ok_or(AuthError::Unauthenticated("account no longer exists"))?;
+        let key = username.trim().to_ascii_lowercase();
+        if me.username_key == key {
+            return Ok(Some(self.account_of(&me)));
+        }
+        if Role::from_stored(&me.role) != Role::Admin {
+            return Err(AuthError::Forbidden(
+                "only an admin may look up other users",
+            ));
+        }
+        let row = self.store.users.find_by_username_key(&key).await?;
+        Ok(row.map(|row| self.account_of(&row)))
+    }
+
+    /// Every account, oldest first (operators, the CLI).
+    pub async fn all_accounts(&self) -> Result<Vec<Account>, AuthError> {
+        let rows = self.store.users.all().await?;
+        Ok(rows.iter().map(|row| self.account_of(row)).collect())
+    }
+
+    /// Sets an account's role (operators, the CLI).
+    pub async fn set_role(&self, username: &str, role: Role) -> Result<Account, AuthError> {
+        const NO_SUCH: AuthError = AuthError::Forbidden("no account has that username");
+        let username = Username::parse(username).map_err(|_| NO_SUCH)?;
+        let row = self
+            .store
+            .users
+            .find_by_username_key(&username.key())
+            .await?
+            .ok_or(NO_SUCH)?;
+        if !self.store.users.set_role(row.id, role.as_str()).await? {
+            return Err(NO_SUCH);
+        }
+        tracing::info!(user_id = %row.id, role = role.as_str(), "role set");
+        let mut account = self.account_of(&row);
+        account.role = role;
+        Ok(account)
+    }
+
+    /// Self-service sign-up: refused when sign-up is off. Every attempt counts against the
+    /// client address's budget: each costs a hash, and `CONFLICT` tells a name is taken,
+    /// so this bounds both the load and the speed of probing for names.
+    pub async fn register(
+        &self,
+        request: RegisterRequest,
+        ip: Option<&str>,
+    ) -> Result<Account, AuthError> {
         if !self.policy.signup {
             return Err(AuthError::Forbidden("sign-up is disabled"));
         }
+        self.throttle_ip(super::throttle::ThrottledAction::Register, ip)?;
         self.create_account(request).await
     }
 
@@ -142,7 +202,7 @@ impl Authenticator {
             created_at: row.created_at,
             password_changed_at: row.password_changed_at,
             password_expires_at,
-            totp_enabled: false,
+            totp_enabled: row.totp_enabled_at.is_some(),
         }
     }
 }

@@ -6,6 +6,7 @@ use uuid::Uuid;
 
 use super::AuthError;
 use super::account::{Account, TokenMode};
+use super::attempts::account_throttle_key;
 use super::password::Verification;
 use super::refresh::RefreshToken;
 use super::service::{Authenticator, ClientMeta, SessionTokens};
@@ -19,6 +20,8 @@ pub struct LoginRequest {
     pub username: Option<String>,
     pub email: Option<String>,
     pub password: String,
+    /// The one-time password or a recovery code; looked at only when TOTP is on.
+    pub otp: Option<String>,
     pub mode: TokenMode,
     pub client: ClientMeta,
 }
@@ -32,6 +35,12 @@ impl Authenticator {
             LoginId::Username(key) => self.store.users.find_by_username_key(key).await?,
             LoginId::Email(email) => self.store.users.find_by_email(email).await?,
         };
+        // Throttle before the password is looked at. A name no account has is counted
+        // under a stand-in key, so it locks like a real one: answers never tell them apart.
+        let throttle_key = account_throttle_key(row.as_ref().map(|r| r.id), &id);
+        let ip = request.client.ip.clone();
+        self.login_throttle_check(Some(throttle_key), ip.as_deref())
+            .await?;
         // An unknown account still costs one hash, so timing does not tell it apart.
         let verification = self
             .hasher
@@ -43,8 +52,27 @@ impl Authenticator {
                 self.upgrade_hash(&row, &password).await;
                 row
             }
-            _ => return Err(AuthError::InvalidCredentials),
+            _ => {
+                self.login_failed(Some(throttle_key), ip.as_deref()).await;
+                return Err(AuthError::InvalidCredentials);
+            }
         };
+        if let Err(e) = self
+            .check_second_factor(row.id, request.otp.as_deref())
+            .await
+        {
+            // A wrong one-time password is a failed credential like a wrong password; a
+            // missing one is the first step of a two-step login, and counts for nothing.
+            match e {
+                AuthError::InvalidOtp => self.login_failed(Some(row.id), ip.as_deref()).await,
+                _ => self.login_ip_refund(ip.as_deref()),
+            }
+            return Err(e);
+        }
+        // Every factor is right: the failures are forgotten, even if the password has
+        // expired (the owner has proved who they are; `changePassword` is next).
+        self.login_succeeded(row.id).await;
+        self.login_ip_refund(ip.as_deref());
         let now = self.now();
         let account = self.account_of(&row);
         if account.password_expires_at.is_some_and(|at| at <= now) {

@@ -6,6 +6,7 @@ use super::AuthError;
 use super::account::TokenMode;
 use super::refresh::{Presented, RefreshToken, TokenHash, classify};
 use super::service::{Authenticator, SessionTokens};
+use super::throttle::ThrottledAction;
 
 /// Which session `logout` should end.
 #[derive(Debug)]
@@ -19,7 +20,28 @@ pub enum LogoutTarget {
 
 impl Authenticator {
     /// Rotates a refresh token. `mode: None` answers in the session's own mode.
+    ///
+    /// Throttled per client address on failures only (unknown, revoked, reused tokens):
+    /// every refresh takes a unit of the address budget and a success gives it back, so
+    /// the refreshes of many users behind one NAT never use it up.
     pub async fn refresh(
+        &self,
+        presented: &str,
+        mode: Option<TokenMode>,
+        ip: Option<&str>,
+    ) -> Result<SessionTokens, AuthError> {
+        self.throttle_ip(ThrottledAction::Refresh, ip)?;
+        let outcome = self.rotate(presented, mode).await;
+        if !matches!(
+            outcome,
+            Err(AuthError::Unauthenticated(_) | AuthError::RefreshTokenReused)
+        ) {
+            self.ip_succeeded(ThrottledAction::Refresh, ip);
+        }
+        outcome
+    }
+
+    async fn rotate(
         &self,
         presented: &str,
         mode: Option<TokenMode>,

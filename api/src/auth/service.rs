@@ -30,6 +30,7 @@ pub struct Policy {
     pub session_ttl: Duration,
     pub refresh_reuse_grace: Duration,
     pub password_max_age: Option<Duration>,
+    pub api_keys_required: bool,
 }
 
 impl Policy {
@@ -39,6 +40,7 @@ impl Policy {
             session_ttl: settings.session_ttl,
             refresh_reuse_grace: settings.refresh_reuse_grace,
             password_max_age: settings.password_max_age,
+            api_keys_required: settings.api_keys_required,
         }
     }
 }
@@ -75,6 +77,7 @@ pub struct Authenticator {
     pub(super) personal_token_uses: UseRecorder,
     pub(super) clock: Arc<dyn Clock>,
     pub(super) policy: Policy,
+    pub(super) throttle: super::attempts::Throttle,
 }
 
 impl Authenticator {
@@ -103,6 +106,7 @@ impl Authenticator {
             personal_token_uses: UseRecorder::default(),
             clock,
             policy: Policy::from_settings(settings),
+            throttle: super::attempts::Throttle::new(settings),
         })
     }
 

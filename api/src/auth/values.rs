@@ -146,8 +146,9 @@ impl Password {
         Ok(Password(raw))
     }
 
-    /// A password being chosen: NIST SP 800-63B length rules, and not the user's own
-    /// name or email. No composition rules: they make passwords weaker, not stronger.
+    /// A password being chosen: NIST SP 800-63B length rules, not the user's own name or
+    /// email, and not on the list of common breached passwords. No composition rules: they
+    /// make passwords weaker, not stronger.
     pub fn new_for(
         raw: String,
         field: &'static str,
@@ -168,6 +169,12 @@ impl Password {
         }
         if email.is_some_and(|e| folded == e.as_str()) {
             return Err(AuthError::bad_input(field, "must not be the email address"));
+        }
+        if super::password_policy::is_common(&password.0) {
+            return Err(AuthError::bad_input(
+                field,
+                "is one of the most common passwords, which attackers try first: choose another",
+            ));
         }
         Ok(password)
     }

@@ -4,6 +4,7 @@
 mod context;
 pub mod errors;
 mod introspection;
+mod limits;
 mod mutation;
 mod query;
 pub mod types;
@@ -26,6 +27,7 @@ pub fn build_schema(settings: &Settings, auth: Arc<Authenticator>) -> LatchkeySc
     let mut builder = Schema::build(Query, Mutation::default(), EmptySubscription)
         .data(auth)
         .extension(errors::ErrorCodes)
+        .extension(limits::OneCredentialField)
         .limit_depth(settings.max_query_depth)
         .limit_complexity(settings.max_query_complexity);
     if !settings.introspection {

@@ -2,7 +2,7 @@ use async_graphql::{Context, Object};
 
 use super::context::{authenticator, principal};
 use super::errors::ApiError;
-use super::types::{AuthHeader, Session, User};
+use super::types::{AuthHeader, AuthPolicy, Session, User};
 
 /// Read operations.
 #[derive(Default)]
@@ -16,6 +16,26 @@ impl Query {
         let who = principal(ctx).await?;
         let account = authenticator(ctx)?.account(who.user_id).await?;
         Ok(account.into())
+    }
+
+    /// An account by username (any letter case): your own, or anyone's if you are an
+    /// admin (null if there is none); anyone else's is `FORBIDDEN`. Requires
+    /// authentication.
+    async fn user(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The username, in any letter case.")] username: String,
+    ) -> Result<Option<User>, ApiError> {
+        let who = principal(ctx).await?;
+        let account = authenticator(ctx)?
+            .user_by_username(&who, &username)
+            .await?;
+        Ok(account.map(Into::into))
+    }
+
+    /// The rules in force, so a frontend can show them before it submits. Public.
+    async fn auth_policy(&self, ctx: &Context<'_>) -> Result<AuthPolicy, ApiError> {
+        Ok(authenticator(ctx)?.published_policy().into())
     }
 
     /// Your personal tokens ("auth headers"), newest first, expired ones included; never

@@ -3,7 +3,6 @@
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::{Method, StatusCode};
 use actix_web::{HttpRequest, HttpResponse, web};
-use async_graphql::http::GraphiQLSource;
 use async_graphql::parser::types::{DocumentOperations, OperationType};
 
 use super::client_info::client_meta;
@@ -88,17 +87,7 @@ pub async fn get(request: HttpRequest, state: web::Data<AppState>) -> HttpRespon
         .any(|(k, _)| k == "query");
     if !has_query {
         if accepts_html(&request) {
-            if !state.settings.graphiql {
-                return HttpResponse::NotFound().finish();
-            }
-            return HttpResponse::Ok()
-                .content_type("text/html; charset=utf-8")
-                .body(
-                    GraphiQLSource::build()
-                        .endpoint("/graphql")
-                        .title("Latchkey")
-                        .finish(),
-                );
+            return super::graphiql::page(&state);
         }
         return bad_request("GET /graphql needs a `query` parameter");
     }

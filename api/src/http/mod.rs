@@ -5,6 +5,7 @@ mod client_info;
 mod cookies;
 pub mod cors;
 mod credentials;
+mod graphiql;
 mod graphql;
 mod probes;
 mod rejections;
@@ -20,6 +21,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(graphql::get))
             .route(web::to(graphql::method_not_allowed)),
     )
+    .route(graphiql::ASSET_ROUTE, web::get().to(graphiql::asset))
     .route("/.well-known/jwks.json", web::get().to(probes::jwks))
     .route("/health", web::get().to(probes::health))
     .route("/ready", web::get().to(probes::ready));

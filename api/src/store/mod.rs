@@ -6,6 +6,8 @@ pub mod auth_headers;
 mod error;
 pub mod keys;
 pub mod sessions;
+pub mod throttle;
+pub mod totp;
 pub mod users;
 
 use std::time::Duration;
@@ -25,6 +27,8 @@ pub struct Store {
     pub keys: keys::Keys,
     pub auth_headers: auth_headers::AuthHeaders,
     pub apps: apps::Apps,
+    pub login_throttle: throttle::LoginThrottle,
+    pub totp: totp::Totp,
 }
 
 impl Store {
@@ -54,6 +58,8 @@ impl Store {
             keys: keys::Keys::new(db.clone()),
             auth_headers: auth_headers::AuthHeaders::new(db.clone()),
             apps: apps::Apps::new(db.clone()),
+            login_throttle: throttle::LoginThrottle::new(db.clone()),
+            totp: totp::Totp::new(db.clone()),
             db,
         }
     }

@@ -1,11 +1,11 @@
 //! `users` queries.
 
 use chrono::{DateTime, Utc};
-use latchkey_entity::user;
+use latchkey_entity::{session, user};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait as _, ColumnTrait as _, DatabaseConnection, EntityTrait as _,
-    QueryFilter as _, Set,
+    QueryFilter as _, QueryOrder as _, Set, TransactionTrait as _,
 };
 use uuid::Uuid;
 
@@ -49,6 +49,7 @@ impl Users {
             password_hash: Set(new.password_hash),
             password_changed_at: Set(new.now),
             created_at: Set(new.now),
+            totp_enabled_at: Set(None),
         };
         Ok(row.insert(&self.db).await?)
     }
@@ -88,6 +89,63 @@ impl Users {
             .exec(&self.db)
             .await?;
         Ok(())
+    }
+
+    /// Sets a new password and ends every other session of the account, in one
+    /// transaction. Conditional on the hash the caller verified, so of two changes racing
+    /// from the same old password only one wins (`false` for the loser).
+    pub async fn change_password(
+        &self,
+        id: Uuid,
+        verified_hash: &str,
+        new_hash: String,
+        keep_session: Option<Uuid>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let txn = self.db.begin().await?;
+        let changed = user::Entity::update_many()
+            .col_expr(user::Column::PasswordHash, Expr::value(new_hash))
+            .col_expr(user::Column::PasswordChangedAt, Expr::value(now))
+            .filter(user::Column::Id.eq(id))
+            .filter(user::Column::PasswordHash.eq(verified_hash))
+            .exec(&txn)
+            .await?;
+        if changed.rows_affected != 1 {
+            return Ok(false);
+        }
+        let mut others = session::Entity::update_many()
+            .col_expr(session::Column::RevokedAt, Expr::value(now))
+            .col_expr(
+                session::Column::RevokedReason,
+                Expr::value("password_changed"),
+            )
+            .filter(session::Column::UserId.eq(id))
+            .filter(session::Column::RevokedAt.is_null());
+        if let Some(keep) = keep_session {
+            others = others.filter(session::Column::Id.ne(keep));
+        }
+        others.exec(&txn).await?;
+        txn.commit().await?;
+        Ok(true)
+    }
+
+    /// Sets an account's role; `false` if there is no such account.
+    pub async fn set_role(&self, id: Uuid, role: &'static str) -> Result<bool, StoreError> {
+        let updated = user::Entity::update_many()
+            .col_expr(user::Column::Role, Expr::value(role))
+            .filter(user::Column::Id.eq(id))
+            .exec(&self.db)
+            .await?;
+        Ok(updated.rows_affected == 1)
+    }
+
+    /// Every account, oldest first (for operators).
+    pub async fn all(&self) -> Result<Vec<UserRow>, StoreError> {
+        Ok(user::Entity::find()
+            .order_by_asc(user::Column::CreatedAt)
+            .order_by_asc(user::Column::Id)
+            .all(&self.db)
+            .await?)
     }
 
     /// Deletes an account; its sessions, refresh tokens and personal tokens go with it

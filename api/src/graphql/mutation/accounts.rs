@@ -3,10 +3,11 @@
 use async_graphql::{Context, Object};
 
 use crate::auth::account::Role;
+use crate::auth::password_change::ChangePasswordRequest;
 use crate::auth::service::RegisterRequest;
-use crate::graphql::context::authenticator;
+use crate::graphql::context::{authenticator, optional_principal, request_context};
 use crate::graphql::errors::ApiError;
-use crate::graphql::types::{RegisterInput, User};
+use crate::graphql::types::{ChangePasswordInput, RegisterInput, User};
 
 #[derive(Default)]
 pub struct AccountMutations;
@@ -16,15 +17,43 @@ impl AccountMutations {
     /// Creates an account (when sign-up is enabled). Does not log in: call `login` next.
     async fn register(&self, ctx: &Context<'_>, input: RegisterInput) -> Result<User, ApiError> {
         let account = authenticator(ctx)?
-            .register(RegisterRequest {
-                username: input.username,
-                email: input.email,
-                password: input.password,
-                firstname: input.firstname,
-                lastname: input.lastname,
-                role: Role::User,
-            })
+            .register(
+                RegisterRequest {
+                    username: input.username,
+                    email: input.email,
+                    password: input.password,
+                    firstname: input.firstname,
+                    lastname: input.lastname,
+                    role: Role::User,
+                },
+                request_context(ctx)?.client.ip.as_deref(),
+            )
             .await?;
         Ok(account.into())
+    }
+
+    /// Changes a password, also one that has expired. Needs the current password (and
+    /// `otp` when TOTP is on). Ends every other session of the account; the session making
+    /// the change stays logged in.
+    async fn change_password(
+        &self,
+        ctx: &Context<'_>,
+        input: ChangePasswordInput,
+    ) -> Result<bool, ApiError> {
+        let caller = optional_principal(ctx).await?;
+        authenticator(ctx)?
+            .change_password(
+                caller.as_ref(),
+                ChangePasswordRequest {
+                    username: input.username,
+                    email: input.email,
+                    current_password: input.current_password,
+                    new_password: input.new_password,
+                    otp: input.otp,
+                    client: request_context(ctx)?.client.clone(),
+                },
+            )
+            .await?;
+        Ok(true)
     }
 }

@@ -1,6 +1,7 @@
 mod accounts;
 mod auth_headers;
 mod sessions;
+mod totp;
 
 use async_graphql::MergedObject;
 
@@ -10,4 +11,5 @@ pub struct Mutation(
     accounts::AccountMutations,
     sessions::SessionMutations,
     auth_headers::AuthHeaderMutations,
+    totp::TotpMutations,
 );

@@ -24,6 +24,7 @@ impl SessionMutations {
                 username: input.username,
                 email: input.email,
                 password: input.password,
+                otp: input.otp,
                 mode: input.mode.unwrap_or(TokenMode::Json).into(),
                 client: request.client.clone(),
             })
@@ -47,7 +48,11 @@ impl SessionMutations {
             .or_else(|| request.refresh_cookie.clone())
             .ok_or(AuthError::Unauthenticated("refresh token required"))?;
         let tokens = authenticator(ctx)?
-            .refresh(&presented, mode.map(Into::into))
+            .refresh(
+                &presented,
+                mode.map(Into::into),
+                request.client.ip.as_deref(),
+            )
             .await?;
         issue(ctx, &tokens)
     }

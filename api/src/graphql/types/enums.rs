@@ -26,6 +26,16 @@ impl From<TokenMode> for account::TokenMode {
     }
 }
 
+impl From<account::TokenMode> for TokenMode {
+    fn from(mode: account::TokenMode) -> Self {
+        match mode {
+            account::TokenMode::Json => TokenMode::Json,
+            account::TokenMode::Cookie => TokenMode::Cookie,
+            account::TokenMode::Session => TokenMode::Session,
+        }
+    }
+}
+
 /// What an account may do.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {

@@ -18,6 +18,27 @@ pub struct RegisterInput {
     pub lastname: Option<String>,
 }
 
+/// A password change. A logged-in user sends the access token and may leave out
+/// `username` and `email`; a user whose password has expired (and so cannot log in) names
+/// the account with exactly one of them.
+#[derive(InputObject, Debug)]
+pub struct ChangePasswordInput {
+    /// The account's username; give this or `email`, or neither with an access token.
+    pub username: Option<String>,
+    /// The account's email; give this or `username`, or neither with an access token.
+    pub email: Option<String>,
+    /// The password in use now (also when it has expired).
+    #[graphql(secret)]
+    pub current_password: String,
+    /// The new password: 8 to 256 characters, not the username or email, not a common
+    /// password, and not the current one.
+    #[graphql(secret)]
+    pub new_password: String,
+    /// The current one-time password, when the account has TOTP enabled.
+    #[graphql(secret)]
+    pub otp: Option<String>,
+}
+
 /// Credentials for `login`: exactly one of `username` or `email`, and the password.
 #[derive(InputObject, Debug)]
 pub struct LoginInput {

@@ -3,16 +3,20 @@
 
 mod auth_header;
 mod auth_payload;
+mod auth_policy;
 mod enums;
 mod inputs;
 mod scalars;
 mod session;
+mod totp;
 mod user;
 
 pub use auth_header::{AuthHeader, NewAuthHeader};
 pub use auth_payload::{AuthPayload, Credentials};
+pub use auth_policy::AuthPolicy;
 pub use enums::{Role, TokenMode};
-pub use inputs::{LoginInput, RegisterInput};
+pub use inputs::{ChangePasswordInput, LoginInput, RegisterInput};
 pub use scalars::DateTime;
 pub use session::Session;
+pub use totp::TotpEnrollment;
 pub use user::User;

@@ -1,0 +1,54 @@
+//! Two-factor authentication: enrolling an authenticator app, confirming it, turning it off.
+
+use async_graphql::{Context, Object};
+
+use crate::graphql::context::{authenticator, principal, request_context};
+use crate::graphql::errors::ApiError;
+use crate::graphql::types::TotpEnrollment;
+
+#[derive(Default)]
+pub struct TotpMutations;
+
+#[Object]
+impl TotpMutations {
+    /// Starts turning on TOTP: returns a fresh secret to put into an authenticator app.
+    /// Nothing changes at login until `confirmTotp`. Enrolling again before confirming
+    /// replaces the secret; while TOTP is on it is refused (`BAD_USER_INPUT`). Requires a
+    /// logged-in session (not a personal token).
+    async fn enroll_totp(&self, ctx: &Context<'_>) -> Result<TotpEnrollment, ApiError> {
+        let who = principal(ctx).await?;
+        Ok(authenticator(ctx)?.enroll_totp(&who).await?.into())
+    }
+
+    /// Turns TOTP on with a code from the app enrolled by `enrollTotp`; from then on
+    /// `login` needs `otp`. Returns 10 single-use recovery codes, each usable as `otp` in
+    /// place of a code: this is the only time they are shown. A wrong code is
+    /// `INVALID_OTP`. Requires authentication.
+    async fn confirm_totp(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(secret, desc = "The 6-digit code the authenticator app shows now.")] otp: String,
+    ) -> Result<Vec<String>, ApiError> {
+        let who = principal(ctx).await?;
+        let ip = request_context(ctx)?.client.ip.clone();
+        Ok(authenticator(ctx)?
+            .confirm_totp(&who, &otp, ip.as_deref())
+            .await?)
+    }
+
+    /// Turns TOTP off and deletes the recovery codes. Needs the password
+    /// (`UNAUTHENTICATED` if wrong) and a current code or a recovery code (`INVALID_OTP`
+    /// if wrong). Returns `false` when TOTP was not on. Requires authentication.
+    async fn disable_totp(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(secret, desc = "Your password.")] password: String,
+        #[graphql(secret, desc = "A current code from the app, or a recovery code.")] otp: String,
+    ) -> Result<bool, ApiError> {
+        let who = principal(ctx).await?;
+        let ip = request_context(ctx)?.client.ip.clone();
+        Ok(authenticator(ctx)?
+            .disable_totp(&who, password, &otp, ip.as_deref())
+            .await?)
+    }
+}

@@ -1,0 +1,188 @@
+//! `totp` and `totp_recovery_codes` queries, always scoped to the account.
+//!
+//! Every state change that must happen once is a conditional write whose affected-row
+//! count decides: a time step is recorded only if it is later than the last one, a
+//! recovery code is spent only if it is unspent. Two logins racing with one code, on one
+//! instance or two, on SQLite or PostgreSQL, cannot both get through.
+
+use chrono::{DateTime, Utc};
+use latchkey_entity::{totp, totp_recovery_code, user};
+use sea_orm::sea_query::{Expr, ExprTrait as _, OnConflict};
+use sea_orm::{
+    ColumnTrait as _, Condition, ConnectionTrait, DatabaseConnection, EntityTrait as _,
+    QueryFilter as _, Set, TransactionTrait as _,
+};
+use uuid::Uuid;
+
+use super::StoreError;
+
+pub use totp::Model as TotpRow;
+
+#[derive(Clone)]
+pub struct Totp {
+    db: DatabaseConnection,
+}
+
+impl Totp {
+    pub(super) fn new(db: DatabaseConnection) -> Totp {
+        Totp { db }
+    }
+
+    /// The account's TOTP row, pending or enabled.
+    pub async fn find(&self, user_id: Uuid) -> Result<Option<TotpRow>, StoreError> {
+        Ok(totp::Entity::find_by_id(user_id).one(&self.db).await?)
+    }
+
+    /// Stores `secret` as a pending enrolment, replacing a pending one. `false` (and
+    /// nothing written) when TOTP is already on: one upsert whose update is conditional on
+    /// the row still being pending, so a racing confirmation is never overwritten.
+    pub async fn enroll(
+        &self,
+        user_id: Uuid,
+        secret: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let written = totp::Entity::insert(totp::ActiveModel {
+            user_id: Set(user_id),
+            secret: Set(secret.to_owned()),
+            enabled_at: Set(None),
+            last_used_step: Set(None),
+            created_at: Set(now),
+        })
+        .on_conflict(
+            OnConflict::column(totp::Column::UserId)
+                .update_columns([
+                    totp::Column::Secret,
+                    totp::Column::LastUsedStep,
+                    totp::Column::CreatedAt,
+                ])
+                .action_and_where(Expr::col((totp::Entity, totp::Column::EnabledAt)).is_null())
+                .to_owned(),
+        )
+        .exec_without_returning(&self.db)
+        .await?;
+        Ok(written == 1)
+    }
+
+    /// Turns TOTP on: the pending enrolment with exactly this secret (so a re-enrolment
+    /// racing in is not confirmed by the old secret's code) becomes enabled with `step`
+    /// recorded as used, the account's flag is set, and the recovery codes are replaced
+    /// by `code_hashes`, all in one transaction. `false` when no such enrolment is pending.
+    pub async fn enable(
+        &self,
+        user_id: Uuid,
+        secret: &str,
+        step: i64,
+        code_hashes: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let txn = self.db.begin().await?;
+        let enabled = totp::Entity::update_many()
+            .col_expr(totp::Column::EnabledAt, Expr::value(now))
+            .col_expr(totp::Column::LastUsedStep, Expr::value(step))
+            .filter(totp::Column::UserId.eq(user_id))
+            .filter(totp::Column::Secret.eq(secret))
+            .filter(totp::Column::EnabledAt.is_null())
+            .exec(&txn)
+            .await?;
+        if enabled.rows_affected != 1 {
+            txn.rollback().await?;
+            return Ok(false);
+        }
+        set_account_flag(&txn, user_id, Some(now)).await?;
+        delete_recovery_codes(&txn, user_id).await?;
+        let codes = code_hashes
+            .iter()
+            .map(|hash| totp_recovery_code::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                user_id: Set(user_id),
+                code_hash: Set(hash.clone()),
+                created_at: Set(now),
+                used_at: Set(None),
+            });
+        totp_recovery_code::Entity::insert_many(codes)
+            .exec_without_returning(&txn)
+            .await?;
+        txn.commit().await?;
+        Ok(true)
+    }
+
+    /// Records `step` as the latest used one, if TOTP is on and `step` is later than the
+    /// last used step. `false` when it is not: the code was already used (or an older
+    /// one), or another request with the same code got there first.
+    pub async fn record_step(&self, user_id: Uuid, step: i64) -> Result<bool, StoreError> {
+        let recorded = totp::Entity::update_many()
+            .col_expr(totp::Column::LastUsedStep, Expr::value(step))
+            .filter(totp::Column::UserId.eq(user_id))
+            .filter(totp::Column::EnabledAt.is_not_null())
+            .filter(
+                Condition::any()
+                    .add(totp::Column::LastUsedStep.is_null())
+                    .add(totp::Column::LastUsedStep.lt(step)),
+            )
+            .exec(&self.db)
+            .await?;
+        Ok(recorded.rows_affected == 1)
+    }
+
+    /// Spends the account's unspent recovery code with this hash. `false` when there is
+    /// none: unknown, someone else's, already spent, or spent by a racing request.
+    pub async fn spend_recovery_code(
+        &self,
+        user_id: Uuid,
+        code_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let spent = totp_recovery_code::Entity::update_many()
+            .col_expr(totp_recovery_code::Column::UsedAt, Expr::value(now))
+            .filter(totp_recovery_code::Column::UserId.eq(user_id))
+            .filter(totp_recovery_code::Column::CodeHash.eq(code_hash))
+            .filter(totp_recovery_code::Column::UsedAt.is_null())
+            .exec(&self.db)
+            .await?;
+        Ok(spent.rows_affected == 1)
+    }
+
+    /// Turns TOTP off: deletes the secret (enabled or pending) and every recovery code,
+    /// and clears the account's flag, in one transaction. `true` if TOTP was on.
+    pub async fn disable(&self, user_id: Uuid) -> Result<bool, StoreError> {
+        let txn = self.db.begin().await?;
+        let was_on = totp::Entity::delete_many()
+            .filter(totp::Column::UserId.eq(user_id))
+            .filter(totp::Column::EnabledAt.is_not_null())
+            .exec(&txn)
+            .await?
+            .rows_affected
+            == 1;
+        // A pending enrolment goes too.
+        totp::Entity::delete_many()
+            .filter(totp::Column::UserId.eq(user_id))
+            .exec(&txn)
+            .await?;
+        delete_recovery_codes(&txn, user_id).await?;
+        set_account_flag(&txn, user_id, None).await?;
+        txn.commit().await?;
+        Ok(was_on)
+    }
+}
+
+async fn set_account_flag(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+    enabled_at: Option<DateTime<Utc>>,
+) -> Result<(), StoreError> {
+    user::Entity::update_many()
+        .col_expr(user::Column::TotpEnabledAt, Expr::value(enabled_at))
+        .filter(user::Column::Id.eq(user_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+async fn delete_recovery_codes(db: &impl ConnectionTrait, user_id: Uuid) -> Result<(), StoreError> {
+    totp_recovery_code::Entity::delete_many()
+        .filter(totp_recovery_code::Column::UserId.eq(user_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
