@@ -8,12 +8,14 @@
 pub mod access;
 pub mod account;
 pub mod accounts;
+pub mod app_registry;
 pub mod apps;
 pub mod attempts;
 pub mod clock;
 pub mod error;
 pub mod keys;
 pub mod login;
+pub mod origin;
 pub mod password;
 pub mod password_change;
 pub mod password_policy;
