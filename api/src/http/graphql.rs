@@ -145,9 +145,6 @@ async fn execute(
     let wants_graphql_response = prefers_graphql_response(request);
     // Under application/json every GraphQL error is HTTP 200 (the body says what went
     // wrong); under application/graphql-response+json a request that never executed is 400.
-    let never_executed = |r: &async_graphql::Response| {
-        r.data == async_graphql::Value::Null && r.errors.iter().any(errors::is_request_error)
-    };
     let status = if wants_graphql_response && !batched && responses.iter().all(never_executed) {
         StatusCode::BAD_REQUEST
     } else {
@@ -163,13 +160,38 @@ async fn execute(
     if let Some(delivery) = delivery {
         deliver(&mut http, &delivery, state);
     }
-    match responses.pop() {
-        Some(response) if !batched => http.json(&response),
+    let mut bodies: Vec<serde_json::Value> = responses.iter().map(body_of).collect();
+    match bodies.pop() {
+        Some(body) if !batched => http.json(body),
         last => {
-            responses.extend(last);
-            http.json(&responses)
+            bodies.extend(last);
+            http.json(bodies)
         }
     }
+}
+
+/// Whether a response failed before execution (parse, validation, variable coercion).
+fn never_executed(response: &async_graphql::Response) -> bool {
+    response.data == async_graphql::Value::Null
+        && response.errors.iter().any(errors::is_request_error)
+}
+
+/// The JSON of a response. One that never executed carries no `data` entry at all, as
+/// the GraphQL spec says ("If an error was raised before execution begins, the data entry
+/// should not be present"); async-graphql always writes one.
+fn body_of(response: &async_graphql::Response) -> serde_json::Value {
+    let mut body = serde_json::to_value(response).unwrap_or_else(|_| {
+        serde_json::json!({ "errors": [{
+            "message": "could not write the response",
+            "extensions": { "code": code::INTERNAL_SERVER_ERROR, "status": 500 },
+        }] })
+    });
+    if never_executed(response)
+        && let Some(object) = body.as_object_mut()
+    {
+        object.remove("data");
+    }
+    body
 }
 
 /// Writes the tokens a resolver issued: the `Authorization` header in `JSON` mode, and the

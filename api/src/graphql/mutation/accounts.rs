@@ -15,7 +15,12 @@ pub struct AccountMutations;
 #[Object]
 impl AccountMutations {
     /// Creates an account (when sign-up is enabled). Does not log in: call `login` next.
-    async fn register(&self, ctx: &Context<'_>, input: RegisterInput) -> Result<User, ApiError> {
+    async fn register(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The new account: username, password, and optional email and names.")]
+        input: RegisterInput,
+    ) -> Result<User, ApiError> {
         let account = authenticator(ctx)?
             .register(
                 RegisterRequest {
@@ -38,6 +43,7 @@ impl AccountMutations {
     async fn change_password(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The current and the new password, and the account when not logged in.")]
         input: ChangePasswordInput,
     ) -> Result<bool, ApiError> {
         let caller = optional_principal(ctx).await?;

@@ -17,7 +17,12 @@ pub struct SessionMutations;
 impl SessionMutations {
     /// Logs in with exactly one of username or email, and the password. Opens a session
     /// and returns its tokens, delivered as `mode` says.
-    async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> Result<AuthPayload, ApiError> {
+    async fn login(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Exactly one of username or email, the password, and the token mode.")]
+        input: LoginInput,
+    ) -> Result<AuthPayload, ApiError> {
         let request = request_context(ctx)?;
         let tokens = authenticator(ctx)?
             .login(LoginRequest {
