@@ -18,6 +18,9 @@ use sea_orm::{ConnectOptions, Database, DatabaseConnection};
 
 pub use error::StoreError;
 
+/// Connections in a SQLite pool: enough for every core to read at once, with some slack.
+const SQLITE_CONNECTIONS: u32 = 8;
+
 /// Handles to each table's queries, sharing one connection pool.
 #[derive(Clone)]
 pub struct Store {
@@ -35,6 +38,13 @@ impl Store {
     /// Connects to SQLite (WAL, a busy timeout, foreign keys on) or PostgreSQL.
     pub async fn connect(database_url: &str) -> anyhow::Result<Store> {
         let mut options = ConnectOptions::new(database_url);
+        if database_url.starts_with("sqlite:") {
+            // SeaORM gives SQLite one connection unless told otherwise, which serialises
+            // every query of every request. In WAL mode readers run in parallel and
+            // writers queue on the busy timeout; every transaction here starts with its
+            // write, so none has to upgrade a read lock (which SQLite would refuse).
+            options.max_connections(SQLITE_CONNECTIONS);
+        }
         options
             .sqlx_logging(false) // statements carry hashes as parameters: keep them out of logs
             .connect_timeout(Duration::from_secs(10))
