@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# Latchkey benchmark: a release server on a random loopback port with a fresh database,
+# driven by wrk (Debian's `wrk` package) with the Lua scenarios in bench/lua.
+#
+#   bench/run.sh [--duration 15s] [--connections 16] [--database-url postgres://...]
+#
+# Prints one Markdown table: requests/s, p50, p99, errors and the server's peak RSS for
+# each scenario, then the argon2 limit for login. wrk's latencies are per request from
+# send to response on a connection, so they include the server's queueing; with the
+# load generator on the same machine, the two share the cores (numbers are for
+# comparison on one machine, not absolute).
+set -euo pipefail
+
+DURATION=15s
+CONNECTIONS=16
+LOGIN_CONNECTIONS=8
+DATABASE_URL_ARG=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --duration) DURATION="$2"; shift 2 ;;
+    --connections) CONNECTIONS="$2"; shift 2 ;;
+    --database-url) DATABASE_URL_ARG="$2"; shift 2 ;;
+    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    *) echo "unknown argument: $1" >&2; exit 2 ;;
+  esac
+done
+
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+LUA="$ROOT/bench/lua"
+if ! command -v wrk >/dev/null; then
+  echo "bench: installing wrk (Debian package)" >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
+fi
+(cd "$ROOT" && cargo build --release --locked -q)
+BIN="$ROOT/target/release/latchkey"
+
+WORK="$(mktemp -d)"
+SERVER_PID=""
+SAMPLER_PID=""
+cleanup() {
+  [ -n "$SAMPLER_PID" ] && kill "$SAMPLER_PID" 2>/dev/null || true
+  [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+URL="http://127.0.0.1:$PORT"
+DB="${DATABASE_URL_ARG:-sqlite://$WORK/bench.db?mode=rwc}"
+DB_KIND="SQLite"; case "$DB" in postgres*) DB_KIND="PostgreSQL" ;; esac
+
+cd "$WORK"
+# All load comes from one address: lift the per-address budgets (they guard against
+# guessing, which this is not), or seeding and logins would be throttled after 30.
+LATCHKEY_BIND="127.0.0.1:$PORT" DATABASE_URL="$DB" LATCHKEY_IP_FAILURES_PER_MINUTE=100000000 \
+  "$BIN" serve >"$WORK/server.log" 2>&1 &
+SERVER_PID=$!
+for _ in $(seq 1 100); do
+  curl -fs "$URL/health" >/dev/null 2>&1 && break
+  sleep 0.1
+done
+curl -fs "$URL/health" >/dev/null
+
+gql() { # gql QUERY [extra curl args...]: POST a GraphQL body, print the answer
+  local body="$1"; shift
+  curl -fs "$URL/graphql" -H 'content-type: application/json' -d "$body" "$@"
+}
+field() { python3 -c "import sys,json; d=json.load(sys.stdin); print(d$1)"; }
+
+# Seed accounts (one hash each), two at a time.
+PASSWORD="bench passphrase 42"
+SEED_USERS=64
+seq 1 "$SEED_USERS" | sed 's/^/bench_user_/' >"$WORK/users.txt"
+xargs -P 2 -I{} curl -fs "$URL/graphql" -H 'content-type: application/json' \
+  -d "{\"query\":\"mutation(\$u:String!,\$p:String!){ register(input:{username:\$u,password:\$p}){ id } }\",\"variables\":{\"u\":\"{}\",\"p\":\"$PASSWORD\"}}" \
+  -o /dev/null <"$WORK/users.txt"
+
+login_json() { # login_json USER MODE: the AuthPayload as JSON
+  gql "{\"query\":\"mutation(\$u:String!,\$p:String!){ login(input:{username:\$u,password:\$p,mode:$2}){ accessToken refreshToken } }\",\"variables\":{\"u\":\"$1\",\"p\":\"$PASSWORD\"}}"
+}
+ACCESS="$(login_json bench_user_1 JSON | field '["data"]["login"]["accessToken"]')"
+PERSONAL="$(gql '{"query":"mutation { addAuthHeader(name: \"bench\") { token } }"}' \
+  -H "authorization: Bearer $ACCESS" | field '["data"]["addAuthHeader"]["token"]')"
+COOKIE="$(curl -fs -D - -o /dev/null "$URL/graphql" -H 'content-type: application/json' \
+  -d "{\"query\":\"mutation(\$u:String!,\$p:String!){ login(input:{username:\$u,password:\$p,mode:SESSION}){ expiresAt } }\",\"variables\":{\"u\":\"bench_user_2\",\"p\":\"$PASSWORD\"}}" \
+  | tr -d '\r' | sed -n 's/^set-cookie: \([^;]*latchkey_access=[^;]*\);.*/\1/Ip')"
+# One refresh token per connection, and a few spare: wrk builds a request or two before
+# the first is sent and throws them away, which costs their tokens.
+REFRESH_TOKENS=$(( CONNECTIONS + 4 ))
+: >"$WORK/refresh.txt"
+for i in $(seq 1 "$REFRESH_TOKENS"); do
+  login_json "bench_user_$(( (i % SEED_USERS) + 1 ))" JSON | field '["data"]["login"]["refreshToken"]' >>"$WORK/refresh.txt"
+done
+
+# Peak resident memory of the server while a scenario runs.
+sample_rss() {
+  local peak=0 kib
+  while kill -0 "$SERVER_PID" 2>/dev/null; do
+    kib="$(awk '/^VmRSS:/ {print $2}' "/proc/$SERVER_PID/status" 2>/dev/null || echo 0)"
+    [ "${kib:-0}" -gt "$peak" ] && peak="$kib" && echo "$peak" >"$WORK/rss"
+    sleep 0.1
+  done
+}
+start_rss() { echo 0 >"$WORK/rss"; sample_rss & SAMPLER_PID=$!; }
+stop_rss() { kill "$SAMPLER_PID" 2>/dev/null || true; wait "$SAMPLER_PID" 2>/dev/null || true; SAMPLER_PID=""; cat "$WORK/rss"; }
+
+# run_wrk NAME SCRIPT CONNECTIONS [ENV=VALUE ...]: one scenario, one JSON result line
+run_wrk() {
+  local name="$1" script="$2" connections="$3"; shift 3
+  env LK_LUA_DIR="$LUA" "$@" wrk -t1 -c"$connections" -d"$DURATION" --timeout 30s \
+    -s "$LUA/$script" "$URL/graphql" | tail -n 1 >"$WORK/$name.json"
+}
+
+RESULTS=()
+measure() { # measure NAME SCRIPT CONNECTIONS [ENV...]
+  local name="$1"
+  start_rss
+  run_wrk "$@"
+  local rss; rss="$(stop_rss)"
+  RESULTS+=("$name|$(cat "$WORK/$name.json")|$rss")
+}
+
+measure "{ __typename } (no auth)" query.lua "$CONNECTIONS" LK_QUERY='{ __typename }'
+measure "me, access token in header" query.lua "$CONNECTIONS" LK_AUTH="Bearer $ACCESS"
+measure "me, personal lk_ token" query.lua "$CONNECTIONS" LK_AUTH="Bearer $PERSONAL"
+measure "me, access token in cookie" query.lua "$CONNECTIONS" LK_COOKIE="$COOKIE"
+measure "refresh (rotation)" refresh.lua "$CONNECTIONS" LK_TOKENS="$WORK/refresh.txt" LK_PER_THREAD="$REFRESH_TOKENS"
+# One hash at a time on an otherwise idle machine, just before the login scenario: the
+# time the login limit is computed from.
+HASH_LINE="$(DATABASE_URL="$DB" LATCHKEY_HASH_CONCURRENCY=1 "$BIN" hash-timing --count 30 2>/dev/null | tail -n 1)"
+measure "login" login.lua "$LOGIN_CONNECTIONS" LK_USERS="$WORK/users.txt" LK_PASSWORD="$PASSWORD"
+# `me` while logins saturate the hashing pool from other connections.
+start_rss
+run_wrk "flood" login.lua "$LOGIN_CONNECTIONS" LK_USERS="$WORK/users.txt" LK_PASSWORD="$PASSWORD" &
+FLOOD=$!
+sleep 1
+run_wrk "me_under_flood" query.lua "$CONNECTIONS" LK_AUTH="Bearer $ACCESS"
+wait "$FLOOD"
+RESULTS+=("me while logins saturate hashing|$(cat "$WORK/me_under_flood.json")|$(stop_rss)")
+
+HASH_MS="$(echo "$HASH_LINE" | sed -n 's/.*median \([0-9.]*\) ms.*/\1/p')"
+CORES="$(nproc)"
+
+python3 - "$DB_KIND" "$CORES" "$HASH_MS" "$HASH_LINE" "${RESULTS[@]}" <<'EOF'
+import json, sys
+db, cores, hash_ms, hash_line, rows = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), sys.argv[4], sys.argv[5:]
+print(f"\n{db}, {cores} cores, wrk -t1, {rows and ''}duration per scenario as given\n")
+print("| scenario | requests/s | p50 ms | p99 ms | errors | server RSS peak MiB |")
+print("| --- | ---: | ---: | ---: | ---: | ---: |")
+login_rps = None
+for row in rows:
+    name, result, rss = row.split("|")
+    r = json.loads(result)
+    rps = r["requests"] / r["seconds"]
+    if name == "login":
+        login_rps = rps
+    print(f"| {name} | {rps:,.0f} | {r['p50_us']/1000:.2f} | {r['p99_us']/1000:.2f} | {r['errors']} | {int(rss)/1024:.1f} |")
+limit = cores * 1000.0 / hash_ms
+print(f"\nargon2 limit: {cores} cores / {hash_ms:.2f} ms per hash = {limit:.1f} logins/s ({hash_line})")
+if login_rps is not None:
+    print(f"login throughput: {login_rps:.1f}/s = {100 * login_rps / limit:.0f}% of the limit")
+EOF
