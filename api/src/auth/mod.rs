@@ -10,6 +10,7 @@ pub mod account;
 pub mod accounts;
 pub mod app_registry;
 pub mod apps;
+mod argon2_phc;
 pub mod attempts;
 pub mod clock;
 pub mod error;

@@ -3,22 +3,22 @@
 //! Hashing is deliberately slow and memory-hungry (19 MiB each by default), so it never
 //! runs on the async workers: it goes to a fixed set of `concurrency` hashing threads
 //! (one per core by default), in arrival order. A login flood then queues instead of
-//! starving requests that only carry a token. The threads live as long as the server:
-//! tokio's blocking pool would spread hashes over short-lived threads, and the C
-//! allocator keeps a freed 19 MiB block per thread arena it ever touched (hundreds of MiB
-//! after a flood); with fixed threads memory stays near `concurrency x memory_kib`.
+//! starving requests that only carry a token. The threads live as long as the server,
+//! each with its own argon2 memory reused by every hash it runs (see `argon2_phc`), so
+//! hashing memory is exactly `concurrency x memory_kib`, allocated once.
 
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use anyhow::Context as _;
-use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
+use argon2::password_hash::PasswordHash;
 use argon2::{Algorithm, Argon2, Params, Version};
 use serde::{Deserialize, Serialize};
 use tokio::sync::Semaphore;
 use tracing::Instrument as _;
 
 use super::AuthError;
+use super::argon2_phc::{self, HashMemory};
 use super::values::Password;
 
 /// argon2id cost parameters, and how many hashes may run at once.
@@ -59,6 +59,7 @@ impl HashingParams {
 #[derive(Clone)]
 pub struct PasswordHasher {
     argon2: Argon2<'static>,
+    /// Hashes handed to the threads and not yet finished: `QUEUED_PER_THREAD` per thread.
     permits: Arc<Semaphore>,
     threads: HashingThreads,
     /// Verified against when the user does not exist, so an unknown username costs the
@@ -81,12 +82,17 @@ impl PasswordHasher {
             .argon2_params()
             .map_err(|e| anyhow::anyhow!("argon2 parameters: {e}"))?;
         let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, argon2_params);
-        let dummy_hash = hash_blocking(&argon2, "latchkey-timing-equaliser")?;
+        let dummy_hash = argon2_phc::hash(
+            &argon2,
+            &mut HashMemory::for_params(argon2.params()),
+            b"latchkey-timing-equaliser",
+        )?;
         let concurrency = params.concurrency.max(1);
+        let threads = HashingThreads::start(concurrency, argon2.params())?;
         Ok(PasswordHasher {
             argon2,
-            permits: Arc::new(Semaphore::new(concurrency)),
-            threads: HashingThreads::start(concurrency)?,
+            permits: Arc::new(Semaphore::new(concurrency * QUEUED_PER_THREAD)),
+            threads,
             dummy_hash: dummy_hash.into(),
         })
     }
@@ -95,7 +101,7 @@ impl PasswordHasher {
     pub async fn hash(&self, password: &Password) -> Result<String, AuthError> {
         let argon2 = self.argon2.clone();
         let password = password.clone();
-        self.run(move || hash_blocking(&argon2, password.expose()))
+        self.run(move |memory| argon2_phc::hash(&argon2, memory, password.expose().as_bytes()))
             .await?
             .map_err(AuthError::Internal)
     }
@@ -114,7 +120,7 @@ impl PasswordHasher {
             None => (self.dummy_hash.to_string(), false),
         };
         let outcome = self
-            .run(move || verify_blocking(&argon2, password.expose(), &phc))
+            .run(move |memory| verify_blocking(&argon2, memory, password.expose(), &phc))
             .await?
             .map_err(AuthError::Internal)?;
         Ok(if real {
@@ -126,7 +132,7 @@ impl PasswordHasher {
 
     async fn run<T: Send + 'static>(
         &self,
-        work: impl FnOnce() -> T + Send + 'static,
+        work: impl FnOnce(&mut HashMemory) -> T + Send + 'static,
     ) -> Result<T, AuthError> {
         let permit = self
             .permits
@@ -136,10 +142,13 @@ impl PasswordHasher {
             .context("password hashing pool closed")?;
         let span = tracing::Span::current();
         let (reply, answer) = tokio::sync::oneshot::channel();
-        self.threads.submit(Box::new(move || {
+        self.threads.submit(Box::new(move |memory| {
             let _permit = permit;
-            // The caller may have gone (a dropped request): nothing to tell it then.
-            let _ = reply.send(span.in_scope(work));
+            // The caller may have gone while the hash waited (a dropped request): then
+            // there is nobody to hash for, or to tell.
+            if !reply.is_closed() {
+                let _ = reply.send(span.in_scope(|| work(memory)));
+            }
         }))?;
         answer
             .instrument(tracing::Span::current())
@@ -149,7 +158,14 @@ impl PasswordHasher {
     }
 }
 
-type Job = Box<dyn FnOnce() + Send>;
+/// Hashes handed to the hashing threads at once, per thread: the one running and the
+/// next. With only the running one, a thread that finishes waits, idle, until an async
+/// worker is scheduled to hand it the next hash, and on a machine whose cores are busy
+/// hashing that can be a scheduler time slice (bench: 113 -> 118 logins/s with two).
+/// More would only hold waiting hashes where a dropped request cannot withdraw them.
+const QUEUED_PER_THREAD: usize = 2;
+
+type Job = Box<dyn FnOnce(&mut HashMemory) + Send>;
 
 /// The hashing threads and the queue they take work from. The threads end when the last
 /// `PasswordHasher` clone is dropped (the queue closes).
@@ -159,11 +175,12 @@ struct HashingThreads {
 }
 
 impl HashingThreads {
-    fn start(count: usize) -> anyhow::Result<HashingThreads> {
+    fn start(count: usize, params: &Params) -> anyhow::Result<HashingThreads> {
         let (queue, jobs) = mpsc::channel::<Job>();
         let jobs = Arc::new(Mutex::new(jobs));
         for index in 0..count {
             let jobs = jobs.clone();
+            let mut memory = HashMemory::for_params(params);
             std::thread::Builder::new()
                 .name(format!("latchkey-hash-{index}"))
                 .spawn(move || {
@@ -171,7 +188,7 @@ impl HashingThreads {
                         // Hold the lock only to take a job, never while running one.
                         let next = jobs.lock().unwrap_or_else(PoisonError::into_inner).recv();
                         match next {
-                            Ok(job) => job(),
+                            Ok(job) => job(&mut memory),
                             Err(_) => return,
                         }
                     }
@@ -188,29 +205,25 @@ impl HashingThreads {
     }
 }
 
-fn hash_blocking(argon2: &Argon2<'_>, password: &str) -> anyhow::Result<String> {
-    let salt_bytes: [u8; 16] = rand::random();
-    let salt = SaltString::encode_b64(&salt_bytes).map_err(|e| anyhow::anyhow!("salt: {e}"))?;
-    let hash = argon2
-        .hash_password(password.as_bytes(), &salt)
-        .map_err(|e| anyhow::anyhow!("argon2 hash: {e}"))?;
-    Ok(hash.to_string())
-}
-
-fn verify_blocking(argon2: &Argon2<'_>, password: &str, phc: &str) -> anyhow::Result<Verification> {
+fn verify_blocking(
+    argon2: &Argon2<'_>,
+    memory: &mut HashMemory,
+    password: &str,
+    phc: &str,
+) -> anyhow::Result<Verification> {
     let parsed = PasswordHash::new(phc)
         .map_err(|e| anyhow::anyhow!("stored hash is not a PHC string: {e}"))?;
     // Verification uses the parameters recorded in the stored hash, so old hashes keep
     // working after the configured cost is raised.
-    match argon2.verify_password(password.as_bytes(), &parsed) {
-        Ok(()) => Ok(if is_current(argon2, &parsed) {
+    Ok(
+        if !argon2_phc::verify(memory, password.as_bytes(), &parsed)? {
+            Verification::Mismatch
+        } else if is_current(argon2, &parsed) {
             Verification::Match
         } else {
             Verification::MatchNeedsRehash
-        }),
-        Err(argon2::password_hash::Error::Password) => Ok(Verification::Mismatch),
-        Err(e) => Err(anyhow::anyhow!("argon2 verify: {e}")),
-    }
+        },
+    )
 }
 
 fn is_current(argon2: &Argon2<'_>, hash: &PasswordHash<'_>) -> bool {
