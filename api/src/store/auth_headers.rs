@@ -10,6 +10,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::StoreError;
+use super::unique::UniqueRow as _;
 
 pub use auth_header::Model as AuthHeaderRow;
 
@@ -113,7 +114,7 @@ impl AuthHeaders {
     ) -> Result<Option<AuthHeaderRow>, StoreError> {
         Ok(auth_header::Entity::find()
             .filter(auth_header::Column::TokenHash.eq(token_hash))
-            .one(&self.db)
+            .unique(&self.db)
             .await?)
     }
 

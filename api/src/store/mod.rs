@@ -8,6 +8,7 @@ pub mod keys;
 pub mod sessions;
 pub mod throttle;
 pub mod totp;
+mod unique;
 pub mod users;
 
 use std::time::Duration;

@@ -15,6 +15,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::StoreError;
+use super::unique::UniqueRow as _;
 
 pub use refresh_token::Model as RefreshTokenRow;
 pub use session::Model as SessionRow;
@@ -67,7 +68,7 @@ impl Sessions {
     }
 
     pub async fn find(&self, id: Uuid) -> Result<Option<SessionRow>, StoreError> {
-        Ok(session::Entity::find_by_id(id).one(&self.db).await?)
+        Ok(session::Entity::find_by_id(id).unique(&self.db).await?)
     }
 
     /// The sessions of one user that are neither revoked nor past their end, newest first.
@@ -90,7 +91,7 @@ impl Sessions {
         token_hash: &str,
     ) -> Result<Option<RefreshTokenRow>, StoreError> {
         Ok(refresh_token::Entity::find_by_id(token_hash.to_owned())
-            .one(&self.db)
+            .unique(&self.db)
             .await?)
     }
 

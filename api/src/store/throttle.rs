@@ -11,6 +11,7 @@ use sea_orm::{ColumnTrait as _, DatabaseConnection, EntityTrait as _, QueryFilte
 use uuid::Uuid;
 
 use super::StoreError;
+use super::unique::UniqueRow as _;
 
 pub use login_throttle::Model as ThrottleRow;
 
@@ -26,7 +27,7 @@ impl LoginThrottle {
 
     pub async fn find(&self, account_id: Uuid) -> Result<Option<ThrottleRow>, StoreError> {
         Ok(login_throttle::Entity::find_by_id(account_id)
-            .one(&self.db)
+            .unique(&self.db)
             .await?)
     }
 

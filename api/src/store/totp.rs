@@ -15,6 +15,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::StoreError;
+use super::unique::UniqueRow as _;
 
 pub use totp::Model as TotpRow;
 
@@ -30,7 +31,7 @@ impl Totp {
 
     /// The account's TOTP row, pending or enabled.
     pub async fn find(&self, user_id: Uuid) -> Result<Option<TotpRow>, StoreError> {
-        Ok(totp::Entity::find_by_id(user_id).one(&self.db).await?)
+        Ok(totp::Entity::find_by_id(user_id).unique(&self.db).await?)
     }
 
     /// Stores `secret` as a pending enrolment, replacing a pending one. `false` (and

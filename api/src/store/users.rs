@@ -10,6 +10,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::StoreError;
+use super::unique::UniqueRow as _;
 
 pub use user::Model as UserRow;
 
@@ -55,14 +56,14 @@ impl Users {
     }
 
     pub async fn find(&self, id: Uuid) -> Result<Option<UserRow>, StoreError> {
-        Ok(user::Entity::find_by_id(id).one(&self.db).await?)
+        Ok(user::Entity::find_by_id(id).unique(&self.db).await?)
     }
 
     /// By the case-folded username.
     pub async fn find_by_username_key(&self, key: &str) -> Result<Option<UserRow>, StoreError> {
         Ok(user::Entity::find()
             .filter(user::Column::UsernameKey.eq(key))
-            .one(&self.db)
+            .unique(&self.db)
             .await?)
     }
 
@@ -70,7 +71,7 @@ impl Users {
     pub async fn find_by_email(&self, email: &str) -> Result<Option<UserRow>, StoreError> {
         Ok(user::Entity::find()
             .filter(user::Column::Email.eq(email))
-            .one(&self.db)
+            .unique(&self.db)
             .await?)
     }
 
