@@ -15,6 +15,7 @@ use uuid::Uuid;
 
 use super::AuthError;
 use super::keys::KeyRing;
+use super::verified_tokens::{TokenKey, VerifiedTokens};
 
 /// Clock skew tolerated on `exp`.
 pub const LEEWAY_SECS: i64 = 5;
@@ -69,8 +70,26 @@ pub struct AccessTokens {
     issuer: String,
     audience: String,
     ttl: Duration,
-    /// Swapped whole when the keys are re-read; readers clone the `Arc` and let go.
-    keys: RwLock<Arc<KeyRing>>,
+    /// Swapped whole when the keys are re-read; readers clone the `Arc`s and let go.
+    ring: RwLock<LiveRing>,
+}
+
+/// The keys in use and the tokens verified with them. The two are replaced together, so
+/// a token remembered as verified never outlives the ring that verified it, even when a
+/// verification finishes after the ring was swapped.
+#[derive(Clone)]
+struct LiveRing {
+    keys: Arc<KeyRing>,
+    verified: Arc<VerifiedTokens>,
+}
+
+impl LiveRing {
+    fn new(keys: KeyRing) -> LiveRing {
+        LiveRing {
+            keys: Arc::new(keys),
+            verified: Arc::default(),
+        }
+    }
 }
 
 impl AccessTokens {
@@ -79,7 +98,7 @@ impl AccessTokens {
             issuer,
             audience,
             ttl,
-            keys: RwLock::new(Arc::new(keys)),
+            ring: RwLock::new(LiveRing::new(keys)),
         }
     }
 
@@ -89,16 +108,21 @@ impl AccessTokens {
 
     /// The key ring in use now.
     pub fn keys(&self) -> Arc<KeyRing> {
-        // A panic elsewhere cannot leave a half-written `Arc`; poisoning carries no meaning.
-        self.keys
+        self.live_ring().keys
+    }
+
+    fn live_ring(&self) -> LiveRing {
+        // A panic elsewhere cannot leave a half-written ring; poisoning carries no meaning.
+        self.ring
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
     }
 
-    /// Makes `keys` the ring for every token signed or verified from now on.
+    /// Makes `keys` the ring for every token signed or verified from now on, and forgets
+    /// the tokens verified with the previous one.
     pub fn replace_keys(&self, keys: KeyRing) {
-        *self.keys.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(keys);
+        *self.ring.write().unwrap_or_else(PoisonError::into_inner) = LiveRing::new(keys);
     }
 
     pub fn mint(
@@ -133,11 +157,28 @@ impl AccessTokens {
         })
     }
 
-    /// Checks signature, algorithm, type, issuer, audience and expiry.
+    /// Checks signature, algorithm, type, issuer, audience and expiry. The signature
+    /// and the rest but expiry are checked once per token and key ring; expiry always.
     pub fn verify(
         &self,
         token: &str,
         now: DateTime<Utc>,
+    ) -> Result<AccessTokenClaims, TokenRejection> {
+        let ring = self.live_ring();
+        let key = TokenKey::of(token);
+        if let Some(claims) = ring.verified.get(&key) {
+            return unexpired(claims, now);
+        }
+        let claims = unexpired(self.verify_signed(token, &ring.keys)?, now)?;
+        ring.verified.insert(key, claims.clone());
+        Ok(claims)
+    }
+
+    /// Everything but expiry.
+    fn verify_signed(
+        &self,
+        token: &str,
+        keys: &KeyRing,
     ) -> Result<AccessTokenClaims, TokenRejection> {
         const INVALID: TokenRejection = TokenRejection::Invalid;
         let header = jsonwebtoken::decode_header(token).map_err(|_| INVALID)?;
@@ -148,7 +189,6 @@ impl AccessTokens {
             return Err(INVALID);
         }
         let kid = header.kid.ok_or(INVALID)?;
-        let keys = self.keys();
         let key = keys.verifier(&kid).ok_or(TokenRejection::UnknownKey)?;
 
         let mut validation = Validation::new(Algorithm::EdDSA);
@@ -160,11 +200,18 @@ impl AccessTokens {
         validation.validate_nbf = false;
         let data = jsonwebtoken::decode::<AccessTokenClaims>(token, key, &validation)
             .map_err(|_| INVALID)?;
-        if now.timestamp() > data.claims.exp.saturating_add(LEEWAY_SECS) {
-            return Err(TokenRejection::Expired);
-        }
         Ok(data.claims)
     }
+}
+
+fn unexpired(
+    claims: AccessTokenClaims,
+    now: DateTime<Utc>,
+) -> Result<AccessTokenClaims, TokenRejection> {
+    if now.timestamp() > claims.exp.saturating_add(LEEWAY_SECS) {
+        return Err(TokenRejection::Expired);
+    }
+    Ok(claims)
 }
 
 #[cfg(test)]
@@ -226,6 +273,20 @@ mod tests {
             tokens.verify(&minted.token, at(906)),
             Err(TokenRejection::Expired)
         ));
+    }
+
+    #[test]
+    fn a_token_verified_before_stops_verifying_when_its_key_leaves_the_ring() {
+        let signer = KeyRecord::generate(at(0)).unwrap();
+        let tokens = tokens_with(std::slice::from_ref(&signer));
+        let minted = tokens.mint(Uuid::new_v4(), Uuid::new_v4(), at(0)).unwrap();
+        assert!(tokens.verify(&minted.token, at(1)).is_ok());
+        assert!(tokens.verify(&minted.token, at(2)).is_ok(), "remembered");
+        let other = KeyRecord::generate(at(3)).unwrap();
+        tokens.replace_keys(
+            KeyRing::from_records(&[other], at(3), Duration::from_secs(900)).unwrap(),
+        );
+        assert!(is_invalid(tokens.verify(&minted.token, at(4))));
     }
 
     #[test]

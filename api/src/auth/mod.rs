@@ -34,5 +34,6 @@ pub mod throttle;
 pub mod totp;
 pub mod totp_key;
 pub mod values;
+mod verified_tokens;
 
 pub use error::AuthError;
