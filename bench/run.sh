@@ -3,6 +3,10 @@
 # driven by wrk (Debian's `wrk` package) with the Lua scenarios in bench/lua.
 #
 #   bench/run.sh [--duration 15s] [--connections 16] [--database-url postgres://...]
+#                [--cargo-profile release] [--only REGEX]
+#
+# --cargo-profile profiling runs the build that perf and callgrind can read
+# (bench/profile.sh); --only runs just the scenarios whose names match REGEX.
 #
 # Prints one Markdown table: requests/s, p50, p99, errors and the server's peak RSS for
 # each scenario, then the argon2 limit for login. wrk's latencies are per request from
@@ -15,37 +19,27 @@ DURATION=15s
 CONNECTIONS=16
 LOGIN_CONNECTIONS=8
 DATABASE_URL_ARG=""
+CARGO_PROFILE=release
+ONLY=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --duration) DURATION="$2"; shift 2 ;;
     --connections) CONNECTIONS="$2"; shift 2 ;;
     --database-url) DATABASE_URL_ARG="$2"; shift 2 ;;
-    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    --cargo-profile) CARGO_PROFILE="$2"; shift 2 ;;
+    --only) ONLY="$2"; shift 2 ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
 done
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 LUA="$ROOT/bench/lua"
-if ! command -v wrk >/dev/null; then
-  echo "bench: installing wrk (Debian package)" >&2
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
-fi
-(cd "$ROOT" && cargo build --release --locked -q)
-BIN="$ROOT/target/release/latchkey"
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
+need wrk
+build "$CARGO_PROFILE"
 
-WORK="$(mktemp -d)"
-SERVER_PID=""
-SAMPLER_PID=""
-cleanup() {
-  [ -n "$SAMPLER_PID" ] && kill "$SAMPLER_PID" 2>/dev/null || true
-  [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
-URL="http://127.0.0.1:$PORT"
 DB="${DATABASE_URL_ARG:-sqlite://$WORK/bench.db?mode=rwc}"
 DB_KIND="SQLite"; case "$DB" in postgres*) DB_KIND="PostgreSQL" ;; esac
 
@@ -55,11 +49,7 @@ cd "$WORK"
 LATCHKEY_BIND="127.0.0.1:$PORT" DATABASE_URL="$DB" LATCHKEY_IP_FAILURES_PER_MINUTE=100000000 \
   "$BIN" serve >"$WORK/server.log" 2>&1 &
 SERVER_PID=$!
-for _ in $(seq 1 100); do
-  curl -fs "$URL/health" >/dev/null 2>&1 && break
-  sleep 0.1
-done
-curl -fs "$URL/health" >/dev/null
+wait_healthy 10
 
 gql() { # gql QUERY [extra curl args...]: POST a GraphQL body, print the answer
   local body="$1"; shift
@@ -101,7 +91,8 @@ sample_rss() {
     sleep 0.1
   done
 }
-start_rss() { echo 0 >"$WORK/rss"; sample_rss & SAMPLER_PID=$!; }
+SAMPLER_PID=""
+start_rss() { echo 0 >"$WORK/rss"; sample_rss & SAMPLER_PID=$!; BACKGROUND_PIDS+=("$SAMPLER_PID"); }
 stop_rss() { kill "$SAMPLER_PID" 2>/dev/null || true; wait "$SAMPLER_PID" 2>/dev/null || true; SAMPLER_PID=""; cat "$WORK/rss"; }
 
 # run_wrk NAME SCRIPT CONNECTIONS [ENV=VALUE ...]: one scenario, one JSON result line
@@ -112,8 +103,10 @@ run_wrk() {
 }
 
 RESULTS=()
+selected() { [ -z "$ONLY" ] || [[ "$1" =~ $ONLY ]]; }
 measure() { # measure NAME SCRIPT CONNECTIONS [ENV...]
   local name="$1"
+  selected "$name" || return 0
   start_rss
   run_wrk "$@"
   local rss; rss="$(stop_rss)"
@@ -127,23 +120,25 @@ measure "me, access token in cookie" query.lua "$CONNECTIONS" LK_COOKIE="$COOKIE
 measure "refresh (rotation)" refresh.lua "$CONNECTIONS" LK_TOKENS="$WORK/refresh.txt" LK_PER_THREAD="$REFRESH_TOKENS"
 # One hash at a time on an otherwise idle machine, just before the login scenario: the
 # time the login limit is computed from.
-HASH_LINE="$(DATABASE_URL="$DB" LATCHKEY_HASH_CONCURRENCY=1 "$BIN" hash-timing --count 30 2>/dev/null | tail -n 1)"
+HASH_LINES="$(DATABASE_URL="$DB" "$BIN" hash-timing --count 30 2>/dev/null)"
 measure "login" login.lua "$LOGIN_CONNECTIONS" LK_USERS="$WORK/users.txt" LK_PASSWORD="$PASSWORD"
 # `me` while logins saturate the hashing pool from other connections.
-start_rss
-run_wrk "flood" login.lua "$LOGIN_CONNECTIONS" LK_USERS="$WORK/users.txt" LK_PASSWORD="$PASSWORD" &
-FLOOD=$!
-sleep 1
-run_wrk "me_under_flood" query.lua "$CONNECTIONS" LK_AUTH="Bearer $ACCESS"
-wait "$FLOOD"
-RESULTS+=("me while logins saturate hashing|$(cat "$WORK/me_under_flood.json")|$(stop_rss)")
+if selected "me while logins saturate hashing"; then
+  start_rss
+  run_wrk "flood" login.lua "$LOGIN_CONNECTIONS" LK_USERS="$WORK/users.txt" LK_PASSWORD="$PASSWORD" &
+  FLOOD=$!
+  sleep 1
+  run_wrk "me_under_flood" query.lua "$CONNECTIONS" LK_AUTH="Bearer $ACCESS"
+  wait "$FLOOD"
+  RESULTS+=("me while logins saturate hashing|$(cat "$WORK/me_under_flood.json")|$(stop_rss)")
+fi
 
-HASH_MS="$(echo "$HASH_LINE" | sed -n 's/.*median \([0-9.]*\) ms.*/\1/p')"
+HASH_MS="$(echo "$HASH_LINES" | sed -n 's/.*median \([0-9.]*\) ms.*/\1/p')"
 CORES="$(nproc)"
 
-python3 - "$DB_KIND" "$CORES" "$HASH_MS" "$HASH_LINE" "${RESULTS[@]}" <<'EOF'
+python3 - "$DB_KIND" "$CORES" "$HASH_MS" "$HASH_LINES" "${RESULTS[@]}" <<'EOF'
 import json, sys
-db, cores, hash_ms, hash_line, rows = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), sys.argv[4], sys.argv[5:]
+db, cores, hash_ms, hash_lines, rows = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), sys.argv[4], sys.argv[5:]
 print(f"\n{db}, {cores} cores, wrk -t1, {rows and ''}duration per scenario as given\n")
 print("| scenario | requests/s | p50 ms | p99 ms | errors | server RSS peak MiB |")
 print("| --- | ---: | ---: | ---: | ---: | ---: |")
@@ -156,7 +151,9 @@ for row in rows:
         login_rps = rps
     print(f"| {name} | {rps:,.0f} | {r['p50_us']/1000:.2f} | {r['p99_us']/1000:.2f} | {r['errors']} | {int(rss)/1024:.1f} |")
 limit = cores * 1000.0 / hash_ms
-print(f"\nargon2 limit: {cores} cores / {hash_ms:.2f} ms per hash = {limit:.1f} logins/s ({hash_line})")
+print(f"\nargon2 limit: {cores} cores / {hash_ms:.2f} ms per hash = {limit:.1f} logins/s")
+for line in hash_lines.splitlines():
+    print(f"  latchkey hash-timing: {line}")
 if login_rps is not None:
     print(f"login throughput: {login_rps:.1f}/s = {100 * login_rps / limit:.0f}% of the limit")
 EOF
