@@ -139,17 +139,6 @@ impl Authenticator {
         Ok(self.account_of(&row))
     }
 
-    /// The account of a principal; `Unauthenticated` if it has been deleted since.
-    pub async fn account(&self, user_id: Uuid) -> Result<Account, AuthError> {
-        let row = self
-            .store
-            .users
-            .find(user_id)
-            .await?
-            .ok_or(AuthError::Unauthenticated("account no longer exists"))?;
-        Ok(self.account_of(&row))
-    }
-
     /// Creates the configured admin at start, unless an admin already exists.
     pub async fn ensure_admin(&self, username: &str, password: &str) -> anyhow::Result<()> {
         if self

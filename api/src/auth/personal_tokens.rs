@@ -8,7 +8,7 @@
 //! or when its owner is deleted (the rows cascade).
 
 use std::collections::HashMap;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -162,10 +162,10 @@ impl Authenticator {
         const INVALID: AuthError = AuthError::Unauthenticated("invalid personal token");
         let token = OpaqueSecret::parse(PREFIX, raw).ok_or(INVALID)?;
         let hash = token.hash();
-        let row = self
+        let (row, owner) = self
             .store
             .auth_headers
-            .find_by_hash(hash.as_str())
+            .find_by_hash_with_user(hash.as_str())
             .await?
             .ok_or(INVALID)?;
         if !hash.matches(&TokenHash::from_stored(row.token_hash.clone())) {
@@ -188,6 +188,7 @@ impl Authenticator {
         Ok(Principal {
             user_id: row.user_id,
             credential: CredentialKind::PersonalToken(row.id),
+            account: Arc::new(self.account_of(&owner)),
         })
     }
 }

@@ -1,11 +1,18 @@
 //! Who is making a request, once their credential has been checked.
 
+use std::sync::Arc;
+
 use uuid::Uuid;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+use super::account::Account;
+
+#[derive(Debug, Clone)]
 pub struct Principal {
     pub user_id: Uuid,
     pub credential: CredentialKind,
+    /// The account as read together with the credential, so a request that only wants
+    /// its own account (`me`) costs no second query.
+    pub account: Arc<Account>,
 }
 
 /// What the request authenticated with.

@@ -157,14 +157,19 @@ impl Authenticator {
             }
             verified => verified?,
         };
-        let session = self
-            .live_session(claims.sid, now)
+        // The session and its account in one read: the session must still be live (a
+        // revocation takes effect on the next request), and `me` needs the account.
+        let (session, owner) = self
+            .store
+            .sessions
+            .find_with_user(claims.sid)
             .await?
-            .filter(|s| s.user_id == claims.sub)
+            .filter(|(s, _)| s.user_id == claims.sub && is_live(s, now))
             .ok_or(AuthError::Unauthenticated("session has ended"))?;
         Ok(Principal {
             user_id: session.user_id,
             credential: CredentialKind::Session(session.id),
+            account: Arc::new(self.account_of(&owner)),
         })
     }
 
@@ -178,6 +183,11 @@ impl Authenticator {
             .sessions
             .find(id)
             .await?
-            .filter(|s| s.revoked_at.is_none() && s.expires_at > now))
+            .filter(|s| is_live(s, now)))
     }
+}
+
+/// Neither revoked nor past its end.
+fn is_live(session: &SessionRow, now: DateTime<Utc>) -> bool {
+    session.revoked_at.is_none() && session.expires_at > now
 }

@@ -14,8 +14,7 @@ impl Query {
     /// The account of the access token in use. Requires authentication.
     async fn me(&self, ctx: &Context<'_>) -> Result<User, ApiError> {
         let who = principal(ctx).await?;
-        let account = authenticator(ctx)?.account(who.user_id).await?;
-        Ok(account.into())
+        Ok(who.account.as_ref().clone().into())
     }
 
     /// An account by username (any letter case): your own, or anyone's if you are an

@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use super::StoreError;
 use super::unique::UniqueRow as _;
+use super::users::UserRow;
 
 pub use auth_header::Model as AuthHeaderRow;
 
@@ -107,15 +108,18 @@ impl AuthHeaders {
             .await?)
     }
 
-    /// The token with this hash, whoever owns it (by the unique index on the hash).
-    pub async fn find_by_hash(
+    /// The token with this hash and the account that owns it, in one query (by the
+    /// unique index on the hash): what every personal token's check reads.
+    pub async fn find_by_hash_with_user(
         &self,
         token_hash: &str,
-    ) -> Result<Option<AuthHeaderRow>, StoreError> {
+    ) -> Result<Option<(AuthHeaderRow, UserRow)>, StoreError> {
         Ok(auth_header::Entity::find()
             .filter(auth_header::Column::TokenHash.eq(token_hash))
+            .find_also_related(user::Entity)
             .unique(&self.db)
-            .await?)
+            .await?
+            .and_then(|(token, user)| Some((token, user?))))
     }
 
     /// Deletes the owner's token with this id; `false` if there is none (or not theirs).

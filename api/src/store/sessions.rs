@@ -6,7 +6,7 @@
 //! two, cannot both win.
 
 use chrono::{DateTime, Utc};
-use latchkey_entity::{refresh_token, session};
+use latchkey_entity::{refresh_token, session, user};
 use sea_orm::sea_query::{Expr, ExprTrait as _, SimpleExpr};
 use sea_orm::{
     ColumnTrait as _, ConnectionTrait, DatabaseConnection, EntityTrait as _, QueryFilter as _,
@@ -19,6 +19,8 @@ use super::unique::UniqueRow as _;
 
 pub use refresh_token::Model as RefreshTokenRow;
 pub use session::Model as SessionRow;
+
+use super::users::UserRow;
 
 #[derive(Clone)]
 pub struct Sessions {
@@ -69,6 +71,18 @@ impl Sessions {
 
     pub async fn find(&self, id: Uuid) -> Result<Option<SessionRow>, StoreError> {
         Ok(session::Entity::find_by_id(id).unique(&self.db).await?)
+    }
+
+    /// The session and its account, in one query: what every access token's check reads.
+    pub async fn find_with_user(
+        &self,
+        id: Uuid,
+    ) -> Result<Option<(SessionRow, UserRow)>, StoreError> {
+        Ok(session::Entity::find_by_id(id)
+            .find_also_related(user::Entity)
+            .unique(&self.db)
+            .await?
+            .and_then(|(session, user)| Some((session, user?))))
     }
 
     /// The sessions of one user that are neither revoked nor past their end, newest first.

@@ -1,6 +1,6 @@
 //! Lookups by a primary key or unique index.
 
-use sea_orm::{ConnectionTrait, DbErr, EntityTrait, Select};
+use sea_orm::{ConnectionTrait, DbErr, EntityTrait, Select, SelectTwo};
 
 /// The row a primary key or unique index selects, if any.
 ///
@@ -9,12 +9,22 @@ use sea_orm::{ConnectionTrait, DbErr, EntityTrait, Select};
 /// statement recompiles it: in `bench/profile.sh`, recompiling its two lookups was 19%
 /// of the instructions of a `me` request. A unique key selects at most one row and
 /// needs no LIMIT, so these statements compile once per connection and are reused.
-pub(super) trait UniqueRow<E: EntityTrait> {
-    async fn unique<C: ConnectionTrait>(self, db: &C) -> Result<Option<E::Model>, DbErr>;
+pub(super) trait UniqueRow {
+    type Row;
+    async fn unique<C: ConnectionTrait>(self, db: &C) -> Result<Option<Self::Row>, DbErr>;
 }
 
-impl<E: EntityTrait> UniqueRow<E> for Select<E> {
+impl<E: EntityTrait> UniqueRow for Select<E> {
+    type Row = E::Model;
     async fn unique<C: ConnectionTrait>(self, db: &C) -> Result<Option<E::Model>, DbErr> {
+        Ok(self.all(db).await?.into_iter().next())
+    }
+}
+
+/// A row by its unique key with the row it belongs to (`find_also_related`).
+impl<E: EntityTrait, F: EntityTrait> UniqueRow for SelectTwo<E, F> {
+    type Row = (E::Model, Option<F::Model>);
+    async fn unique<C: ConnectionTrait>(self, db: &C) -> Result<Option<Self::Row>, DbErr> {
         Ok(self.all(db).await?.into_iter().next())
     }
 }
