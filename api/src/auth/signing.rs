@@ -15,11 +15,12 @@ use chrono::{DateTime, Utc};
 use super::AuthError;
 use super::keys::{KeyRecord, KeyRing};
 use crate::store::Store;
+use crate::store::keys::Keys;
 use crate::store::keys::SigningKeyRow;
 
 /// The origin of an instance's keys.
 pub enum KeySource {
-    Database(Store),
+    Database(Keys),
     File { path: PathBuf, record: KeyRecord },
 }
 
@@ -42,7 +43,7 @@ impl KeySource {
         now: DateTime<Utc>,
     ) -> anyhow::Result<KeySource> {
         let Some(path) = key_file else {
-            return Ok(KeySource::Database(store));
+            return Ok(KeySource::Database(store.keys));
         };
         let pem = std::fs::read_to_string(path).with_context(|| {
             format!(
@@ -60,21 +61,19 @@ impl KeySource {
 
     /// Every key, oldest first, after creating the first database key if there is none.
     pub async fn records(&self, now: DateTime<Utc>) -> anyhow::Result<Vec<KeyRecord>> {
-        let store = match self {
+        let keys = match self {
             KeySource::File { record, .. } => return Ok(vec![record.clone()]),
-            KeySource::Database(store) => store,
+            KeySource::Database(keys) => keys,
         };
-        let mut rows = store.keys.all().await.map_err(AuthError::from)?;
+        let mut rows = keys.all().await.map_err(AuthError::from)?;
         if !rows.iter().any(|r| r.retired_at.is_none()) {
             let key = KeyRecord::generate(now)?;
-            store
-                .keys
-                .insert(key.kid.clone(), key.private_pkcs8_b64, key.public_x, now)
+            keys.insert(key.kid.clone(), key.private_pkcs8_b64, key.public_x, now)
                 .await
                 .map_err(AuthError::from)?;
             tracing::info!(kid = %key.kid, "generated the first signing key");
             // Re-read: another instance starting at the same moment may have added one too.
-            rows = store.keys.all().await.map_err(AuthError::from)?;
+            rows = keys.all().await.map_err(AuthError::from)?;
         }
         Ok(rows.into_iter().map(record_of).collect())
     }
@@ -91,8 +90,8 @@ impl KeySource {
         now: DateTime<Utc>,
         access_ttl: Duration,
     ) -> anyhow::Result<Rotation> {
-        let store = match self {
-            KeySource::Database(store) => store,
+        let keys = match self {
+            KeySource::Database(keys) => keys,
             KeySource::File { path, .. } => anyhow::bail!(
                 "the signing key comes from `signing_key_file` ({}): rotate it by replacing \
                  that file and restarting every instance",
@@ -101,9 +100,7 @@ impl KeySource {
         };
         let before = self.records(now).await?;
         let key = KeyRecord::generate(now)?;
-        store
-            .keys
-            .rotate(key.kid.clone(), key.private_pkcs8_b64, key.public_x, now)
+        keys.rotate(key.kid.clone(), key.private_pkcs8_b64, key.public_x, now)
             .await
             .map_err(AuthError::from)?;
         let mut retired = Vec::new();
@@ -119,7 +116,7 @@ impl KeySource {
                 _ => expired.push(record.kid),
             }
         }
-        let pruned = store.keys.delete(&expired).await.map_err(AuthError::from)?;
+        let pruned = keys.delete(&expired).await.map_err(AuthError::from)?;
         tracing::info!(kid = %key.kid, pruned, "rotated the signing key");
         Ok(Rotation {
             kid: key.kid,

@@ -3,18 +3,18 @@
 use chrono::{DateTime, Utc};
 use latchkey_entity::app;
 use sea_orm::{
-    ActiveModelTrait as _, ColumnTrait as _, DatabaseConnection, EntityTrait as _,
-    QueryFilter as _, QueryOrder as _, Set,
+    ActiveModelTrait as _, ColumnTrait as _, EntityTrait as _, QueryFilter as _, QueryOrder as _,
+    Set,
 };
 use uuid::Uuid;
 
-use super::StoreError;
+use super::{Db, StoreError};
 
 pub use app::Model as AppRow;
 
 #[derive(Clone)]
 pub struct Apps {
-    db: DatabaseConnection,
+    db: Db,
 }
 
 /// Everything needed to create an app.
@@ -30,7 +30,7 @@ pub struct NewApp {
 }
 
 impl Apps {
-    pub(super) fn new(db: DatabaseConnection) -> Apps {
+    pub(super) fn new(db: Db) -> Apps {
         Apps { db }
     }
 
@@ -45,7 +45,7 @@ impl Apps {
             require_origin: Set(new.require_origin),
             created_at: Set(new.now),
         };
-        row.insert(&self.db)
+        row.insert(&*self.db.writer().await)
             .await
             .map_err(|e| match StoreError::from(e) {
                 // The key hash is unique too, but 256 random bits never collide: a unique
@@ -59,7 +59,7 @@ impl Apps {
     pub async fn all(&self) -> Result<Vec<AppRow>, StoreError> {
         Ok(app::Entity::find()
             .order_by_asc(app::Column::Name)
-            .all(&self.db)
+            .all(self.db.reader())
             .await?)
     }
 
@@ -67,7 +67,7 @@ impl Apps {
     pub async fn delete_by_name(&self, name: &str) -> Result<bool, StoreError> {
         let deleted = app::Entity::delete_many()
             .filter(app::Column::Name.eq(name))
-            .exec(&self.db)
+            .exec(&*self.db.writer().await)
             .await?;
         Ok(deleted.rows_affected > 0)
     }

@@ -4,20 +4,20 @@ use chrono::{DateTime, Utc};
 use latchkey_entity::{auth_header, user};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait as _, Condition, DatabaseConnection, EntityTrait as _, PaginatorTrait as _,
-    QueryFilter as _, QueryOrder as _, Set, TransactionTrait as _,
+    ColumnTrait as _, Condition, EntityTrait as _, PaginatorTrait as _, QueryFilter as _,
+    QueryOrder as _, Set, TransactionTrait as _,
 };
 use uuid::Uuid;
 
-use super::StoreError;
 use super::unique::UniqueRow as _;
 use super::users::UserRow;
+use super::{Db, StoreError};
 
 pub use auth_header::Model as AuthHeaderRow;
 
 #[derive(Clone)]
 pub struct AuthHeaders {
-    db: DatabaseConnection,
+    db: Db,
 }
 
 /// A personal token about to be stored (its hash, never the token).
@@ -40,7 +40,7 @@ pub enum AddRefused {
 }
 
 impl AuthHeaders {
-    pub(super) fn new(db: DatabaseConnection) -> AuthHeaders {
+    pub(super) fn new(db: Db) -> AuthHeaders {
         AuthHeaders { db }
     }
 
@@ -54,7 +54,8 @@ impl AuthHeaders {
         limit: u64,
         now: DateTime<Utc>,
     ) -> Result<Result<AuthHeaderRow, AddRefused>, StoreError> {
-        let txn = self.db.begin().await?;
+        let writer = self.db.writer().await;
+        let txn = writer.begin().await?;
         let owner = user::Entity::update_many()
             .col_expr(user::Column::Id, Expr::col(user::Column::Id))
             .filter(user::Column::Id.eq(new.user_id))
@@ -104,7 +105,7 @@ impl AuthHeaders {
             .filter(auth_header::Column::UserId.eq(user_id))
             .order_by_desc(auth_header::Column::CreatedAt)
             .order_by_desc(auth_header::Column::Id)
-            .all(&self.db)
+            .all(self.db.reader())
             .await?)
     }
 
@@ -117,7 +118,7 @@ impl AuthHeaders {
         Ok(auth_header::Entity::find()
             .filter(auth_header::Column::TokenHash.eq(token_hash))
             .find_also_related(user::Entity)
-            .unique(&self.db)
+            .unique(self.db.reader())
             .await?
             .and_then(|(token, user)| Some((token, user?))))
     }
@@ -153,7 +154,7 @@ impl AuthHeaders {
                     .add(auth_header::Column::LastUsedAt.is_null())
                     .add(auth_header::Column::LastUsedAt.lt(now - every)),
             )
-            .exec(&self.db)
+            .exec(&*self.db.writer().await)
             .await?;
         Ok(())
     }
@@ -166,7 +167,7 @@ impl AuthHeaders {
         let deleted = auth_header::Entity::delete_many()
             .filter(auth_header::Column::UserId.eq(user_id))
             .filter(which)
-            .exec(&self.db)
+            .exec(&*self.db.writer().await)
             .await?;
         Ok(deleted.rows_affected == 1)
     }

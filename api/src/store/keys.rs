@@ -4,21 +4,21 @@ use chrono::{DateTime, Utc};
 use latchkey_entity::signing_key;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait as _, ColumnTrait as _, ConnectionTrait, DatabaseConnection, EntityTrait as _,
-    QueryFilter as _, QueryOrder as _, Set, TransactionTrait as _,
+    ActiveModelTrait as _, ColumnTrait as _, ConnectionTrait, EntityTrait as _, QueryFilter as _,
+    QueryOrder as _, Set, TransactionTrait as _,
 };
 
-use super::StoreError;
+use super::{Db, StoreError};
 
 pub use signing_key::Model as SigningKeyRow;
 
 #[derive(Clone)]
 pub struct Keys {
-    db: DatabaseConnection,
+    db: Db,
 }
 
 impl Keys {
-    pub(super) fn new(db: DatabaseConnection) -> Keys {
+    pub(super) fn new(db: Db) -> Keys {
         Keys { db }
     }
 
@@ -26,7 +26,7 @@ impl Keys {
     pub async fn all(&self) -> Result<Vec<SigningKeyRow>, StoreError> {
         Ok(signing_key::Entity::find()
             .order_by_asc(signing_key::Column::CreatedAt)
-            .all(&self.db)
+            .all(self.db.reader())
             .await?)
     }
 
@@ -37,7 +37,7 @@ impl Keys {
         public_key: String,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        insert(&self.db, kid, private_key, public_key, now).await
+        insert(&*self.db.writer().await, kid, private_key, public_key, now).await
     }
 
     /// Retires every unretired key and adds this one, in one transaction, so there is
@@ -49,7 +49,8 @@ impl Keys {
         public_key: String,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let txn = self.db.begin().await?;
+        let writer = self.db.writer().await;
+        let txn = writer.begin().await?;
         signing_key::Entity::update_many()
             .col_expr(signing_key::Column::RetiredAt, Expr::value(now))
             .filter(signing_key::Column::RetiredAt.is_null())
@@ -67,7 +68,7 @@ impl Keys {
         }
         Ok(signing_key::Entity::delete_many()
             .filter(signing_key::Column::Kid.is_in(kids.iter().cloned()))
-            .exec(&self.db)
+            .exec(&*self.db.writer().await)
             .await?
             .rows_affected)
     }

@@ -9,13 +9,13 @@ use chrono::{DateTime, Utc};
 use latchkey_entity::{refresh_token, session, user};
 use sea_orm::sea_query::{Expr, ExprTrait as _, SimpleExpr};
 use sea_orm::{
-    ColumnTrait as _, ConnectionTrait, DatabaseConnection, EntityTrait as _, QueryFilter as _,
-    QueryOrder as _, Set, TransactionTrait as _,
+    ColumnTrait as _, ConnectionTrait, EntityTrait as _, QueryFilter as _, QueryOrder as _, Set,
+    TransactionTrait as _,
 };
 use uuid::Uuid;
 
-use super::StoreError;
 use super::unique::UniqueRow as _;
+use super::{Db, StoreError};
 
 pub use refresh_token::Model as RefreshTokenRow;
 pub use session::Model as SessionRow;
@@ -24,7 +24,7 @@ use super::users::UserRow;
 
 #[derive(Clone)]
 pub struct Sessions {
-    db: DatabaseConnection,
+    db: Db,
 }
 
 /// A login session about to be opened.
@@ -38,7 +38,7 @@ pub struct NewSession {
 }
 
 impl Sessions {
-    pub(super) fn new(db: DatabaseConnection) -> Sessions {
+    pub(super) fn new(db: Db) -> Sessions {
         Sessions { db }
     }
 
@@ -49,7 +49,8 @@ impl Sessions {
         token_hash: &str,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let txn = self.db.begin().await?;
+        let writer = self.db.writer().await;
+        let txn = writer.begin().await?;
         session::Entity::insert(session::ActiveModel {
             id: Set(new.id),
             user_id: Set(new.user_id),
@@ -70,7 +71,9 @@ impl Sessions {
     }
 
     pub async fn find(&self, id: Uuid) -> Result<Option<SessionRow>, StoreError> {
-        Ok(session::Entity::find_by_id(id).unique(&self.db).await?)
+        Ok(session::Entity::find_by_id(id)
+            .unique(self.db.reader())
+            .await?)
     }
 
     /// The session and its account, in one query: what every access token's check reads.
@@ -80,7 +83,7 @@ impl Sessions {
     ) -> Result<Option<(SessionRow, UserRow)>, StoreError> {
         Ok(session::Entity::find_by_id(id)
             .find_also_related(user::Entity)
-            .unique(&self.db)
+            .unique(self.db.reader())
             .await?
             .and_then(|(session, user)| Some((session, user?))))
     }
@@ -96,7 +99,7 @@ impl Sessions {
             .filter(session::Column::RevokedAt.is_null())
             .filter(session::Column::ExpiresAt.gt(now))
             .order_by_desc(session::Column::CreatedAt)
-            .all(&self.db)
+            .all(self.db.reader())
             .await?)
     }
 
@@ -105,7 +108,7 @@ impl Sessions {
         token_hash: &str,
     ) -> Result<Option<RefreshTokenRow>, StoreError> {
         Ok(refresh_token::Entity::find_by_id(token_hash.to_owned())
-            .unique(&self.db)
+            .unique(self.db.reader())
             .await?)
     }
 
@@ -118,7 +121,8 @@ impl Sessions {
         new_hash: &str,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let txn = self.db.begin().await?;
+        let writer = self.db.writer().await;
+        let txn = writer.begin().await?;
         let superseded = refresh_token::Entity::update_many()
             .col_expr(refresh_token::Column::SupersededAt, Expr::value(now))
             .filter(refresh_token::Column::TokenHash.eq(old_hash))
@@ -145,7 +149,8 @@ impl Sessions {
         new_hash: &str,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let txn = self.db.begin().await?;
+        let writer = self.db.writer().await;
+        let txn = writer.begin().await?;
         insert_token(&txn, new_hash, session_id, now).await?;
         touch(&txn, session_id, now).await?;
         txn.commit().await?;
@@ -201,7 +206,7 @@ impl Sessions {
             .col_expr(session::Column::RevokedReason, Expr::value(reason))
             .filter(which)
             .filter(session::Column::RevokedAt.is_null())
-            .exec(&self.db)
+            .exec(&*self.db.writer().await)
             .await?;
         Ok(result.rows_affected)
     }

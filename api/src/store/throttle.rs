@@ -7,27 +7,27 @@
 use chrono::{DateTime, Utc};
 use latchkey_entity::login_throttle;
 use sea_orm::sea_query::{Expr, ExprTrait as _, OnConflict};
-use sea_orm::{ColumnTrait as _, DatabaseConnection, EntityTrait as _, QueryFilter as _, Set};
+use sea_orm::{ColumnTrait as _, EntityTrait as _, QueryFilter as _, Set};
 use uuid::Uuid;
 
-use super::StoreError;
 use super::unique::UniqueRow as _;
+use super::{Db, StoreError};
 
 pub use login_throttle::Model as ThrottleRow;
 
 #[derive(Clone)]
 pub struct LoginThrottle {
-    db: DatabaseConnection,
+    db: Db,
 }
 
 impl LoginThrottle {
-    pub(super) fn new(db: DatabaseConnection) -> LoginThrottle {
+    pub(super) fn new(db: Db) -> LoginThrottle {
         LoginThrottle { db }
     }
 
     pub async fn find(&self, account_id: Uuid) -> Result<Option<ThrottleRow>, StoreError> {
         Ok(login_throttle::Entity::find_by_id(account_id)
-            .unique(&self.db)
+            .unique(self.db.reader())
             .await?)
     }
 
@@ -56,7 +56,7 @@ impl LoginThrottle {
                 .update_column(login_throttle::Column::LastFailureAt)
                 .to_owned(),
         )
-        .exec_without_returning(&self.db)
+        .exec_without_returning(&*self.db.writer().await)
         .await?;
         Ok(())
     }
@@ -64,7 +64,7 @@ impl LoginThrottle {
     /// Forgets the account's failures (a successful login).
     pub async fn clear(&self, account_id: Uuid) -> Result<(), StoreError> {
         login_throttle::Entity::delete_by_id(account_id)
-            .exec(&self.db)
+            .exec(&*self.db.writer().await)
             .await?;
         Ok(())
     }
@@ -73,7 +73,7 @@ impl LoginThrottle {
     pub async fn sweep(&self, cutoff: DateTime<Utc>) -> Result<u64, StoreError> {
         let deleted = login_throttle::Entity::delete_many()
             .filter(login_throttle::Column::LastFailureAt.lt(cutoff))
-            .exec(&self.db)
+            .exec(&*self.db.writer().await)
             .await?;
         Ok(deleted.rows_affected)
     }

@@ -9,29 +9,31 @@ use chrono::{DateTime, Utc};
 use latchkey_entity::{totp, totp_recovery_code, user};
 use sea_orm::sea_query::{Expr, ExprTrait as _, OnConflict};
 use sea_orm::{
-    ColumnTrait as _, Condition, ConnectionTrait, DatabaseConnection, EntityTrait as _,
-    QueryFilter as _, Set, TransactionTrait as _,
+    ColumnTrait as _, Condition, ConnectionTrait, EntityTrait as _, QueryFilter as _, Set,
+    TransactionTrait as _,
 };
 use uuid::Uuid;
 
-use super::StoreError;
 use super::unique::UniqueRow as _;
+use super::{Db, StoreError};
 
 pub use totp::Model as TotpRow;
 
 #[derive(Clone)]
 pub struct Totp {
-    db: DatabaseConnection,
+    db: Db,
 }
 
 impl Totp {
-    pub(super) fn new(db: DatabaseConnection) -> Totp {
+    pub(super) fn new(db: Db) -> Totp {
         Totp { db }
     }
 
     /// The account's TOTP row, pending or enabled.
     pub async fn find(&self, user_id: Uuid) -> Result<Option<TotpRow>, StoreError> {
-        Ok(totp::Entity::find_by_id(user_id).unique(&self.db).await?)
+        Ok(totp::Entity::find_by_id(user_id)
+            .unique(self.db.reader())
+            .await?)
     }
 
     /// Stores `secret` as a pending enrolment, replacing a pending one. `false` (and
@@ -60,7 +62,7 @@ impl Totp {
                 .action_and_where(Expr::col((totp::Entity, totp::Column::EnabledAt)).is_null())
                 .to_owned(),
         )
-        .exec_without_returning(&self.db)
+        .exec_without_returning(&*self.db.writer().await)
         .await?;
         Ok(written == 1)
     }
@@ -77,7 +79,8 @@ impl Totp {
         code_hashes: &[String],
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let txn = self.db.begin().await?;
+        let writer = self.db.writer().await;
+        let txn = writer.begin().await?;
         let enabled = totp::Entity::update_many()
             .col_expr(totp::Column::EnabledAt, Expr::value(now))
             .col_expr(totp::Column::LastUsedStep, Expr::value(step))
@@ -121,7 +124,7 @@ impl Totp {
                     .add(totp::Column::LastUsedStep.is_null())
                     .add(totp::Column::LastUsedStep.lt(step)),
             )
-            .exec(&self.db)
+            .exec(&*self.db.writer().await)
             .await?;
         Ok(recorded.rows_affected == 1)
     }
@@ -139,7 +142,7 @@ impl Totp {
             .filter(totp_recovery_code::Column::UserId.eq(user_id))
             .filter(totp_recovery_code::Column::CodeHash.eq(code_hash))
             .filter(totp_recovery_code::Column::UsedAt.is_null())
-            .exec(&self.db)
+            .exec(&*self.db.writer().await)
             .await?;
         Ok(spent.rows_affected == 1)
     }
@@ -147,7 +150,8 @@ impl Totp {
     /// Turns TOTP off: deletes the secret (enabled or pending) and every recovery code,
     /// and clears the account's flag, in one transaction. `true` if TOTP was on.
     pub async fn disable(&self, user_id: Uuid) -> Result<bool, StoreError> {
-        let txn = self.db.begin().await?;
+        let writer = self.db.writer().await;
+        let txn = writer.begin().await?;
         let was_on = totp::Entity::delete_many()
             .filter(totp::Column::UserId.eq(user_id))
             .filter(totp::Column::EnabledAt.is_not_null())

@@ -4,19 +4,19 @@ use chrono::{DateTime, Utc};
 use latchkey_entity::{session, user};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait as _, ColumnTrait as _, DatabaseConnection, EntityTrait as _,
-    QueryFilter as _, QueryOrder as _, Set, TransactionTrait as _,
+    ActiveModelTrait as _, ColumnTrait as _, EntityTrait as _, QueryFilter as _, QueryOrder as _,
+    Set, TransactionTrait as _,
 };
 use uuid::Uuid;
 
-use super::StoreError;
 use super::unique::UniqueRow as _;
+use super::{Db, StoreError};
 
 pub use user::Model as UserRow;
 
 #[derive(Clone)]
 pub struct Users {
-    db: DatabaseConnection,
+    db: Db,
 }
 
 /// Everything needed to create an account.
@@ -33,7 +33,7 @@ pub struct NewUser {
 }
 
 impl Users {
-    pub(super) fn new(db: DatabaseConnection) -> Users {
+    pub(super) fn new(db: Db) -> Users {
         Users { db }
     }
 
@@ -52,18 +52,20 @@ impl Users {
             created_at: Set(new.now),
             totp_enabled_at: Set(None),
         };
-        Ok(row.insert(&self.db).await?)
+        Ok(row.insert(&*self.db.writer().await).await?)
     }
 
     pub async fn find(&self, id: Uuid) -> Result<Option<UserRow>, StoreError> {
-        Ok(user::Entity::find_by_id(id).unique(&self.db).await?)
+        Ok(user::Entity::find_by_id(id)
+            .unique(self.db.reader())
+            .await?)
     }
 
     /// By the case-folded username.
     pub async fn find_by_username_key(&self, key: &str) -> Result<Option<UserRow>, StoreError> {
         Ok(user::Entity::find()
             .filter(user::Column::UsernameKey.eq(key))
-            .unique(&self.db)
+            .unique(self.db.reader())
             .await?)
     }
 
@@ -71,7 +73,7 @@ impl Users {
     pub async fn find_by_email(&self, email: &str) -> Result<Option<UserRow>, StoreError> {
         Ok(user::Entity::find()
             .filter(user::Column::Email.eq(email))
-            .unique(&self.db)
+            .unique(self.db.reader())
             .await?)
     }
 
@@ -87,7 +89,7 @@ impl Users {
             .col_expr(user::Column::PasswordHash, Expr::value(new_hash))
             .filter(user::Column::Id.eq(id))
             .filter(user::Column::PasswordHash.eq(old_hash))
-            .exec(&self.db)
+            .exec(&*self.db.writer().await)
             .await?;
         Ok(())
     }
@@ -103,7 +105,8 @@ impl Users {
         keep_session: Option<Uuid>,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let txn = self.db.begin().await?;
+        let writer = self.db.writer().await;
+        let txn = writer.begin().await?;
         let changed = user::Entity::update_many()
             .col_expr(user::Column::PasswordHash, Expr::value(new_hash))
             .col_expr(user::Column::PasswordChangedAt, Expr::value(now))
@@ -135,7 +138,7 @@ impl Users {
         let updated = user::Entity::update_many()
             .col_expr(user::Column::Role, Expr::value(role))
             .filter(user::Column::Id.eq(id))
-            .exec(&self.db)
+            .exec(&*self.db.writer().await)
             .await?;
         Ok(updated.rows_affected == 1)
     }
@@ -145,21 +148,23 @@ impl Users {
         Ok(user::Entity::find()
             .order_by_asc(user::Column::CreatedAt)
             .order_by_asc(user::Column::Id)
-            .all(&self.db)
+            .all(self.db.reader())
             .await?)
     }
 
     /// Deletes an account; its sessions, refresh tokens and personal tokens go with it
     /// (foreign keys cascade). `false` if there was none.
     pub async fn delete(&self, id: Uuid) -> Result<bool, StoreError> {
-        let deleted = user::Entity::delete_by_id(id).exec(&self.db).await?;
+        let deleted = user::Entity::delete_by_id(id)
+            .exec(&*self.db.writer().await)
+            .await?;
         Ok(deleted.rows_affected == 1)
     }
 
     pub async fn any_admin(&self) -> Result<bool, StoreError> {
         Ok(user::Entity::find()
             .filter(user::Column::Role.eq("admin"))
-            .one(&self.db)
+            .one(self.db.reader())
             .await?
             .is_some())
     }
