@@ -105,6 +105,11 @@ impl Store {
             .sqlx_logging(false) // statements carry hashes as parameters: keep them out of logs
             .connect_timeout(Duration::from_secs(10))
             .acquire_timeout(Duration::from_secs(10))
+            // By default the pool pings a connection every time it is handed out: a second
+            // round trip for every query (on SQLite a second wake of the connection's
+            // thread). Only a connection idle long enough for a proxy or firewall to have
+            // dropped it is worth checking.
+            .test_before_acquire_if_idle_for(Duration::from_secs(30))
             .map_sqlx_sqlite_opts(|o| {
                 o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
                     .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
