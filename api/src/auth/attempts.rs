@@ -71,6 +71,12 @@ impl Throttle {
     }
 }
 
+/// Whether the account had failed logins counted when its attempt began (what
+/// [`Authenticator::login_throttle_check`] saw), so a success clears them only if so.
+#[derive(Debug, Clone, Copy)]
+#[must_use = "hand it to `login_succeeded` after a success"]
+pub(crate) struct PriorFailures(bool);
+
 fn rate_limited(retry_after_secs: u64) -> AuthError {
     AuthError::RateLimited { retry_after_secs }
 }
@@ -92,7 +98,7 @@ impl Authenticator {
         &self,
         user_id: Option<Uuid>,
         ip: Option<&str>,
-    ) -> Result<(), AuthError> {
+    ) -> Result<PriorFailures, AuthError> {
         let now = self.now();
         if let Some(key) = client(ip) {
             self.throttle
@@ -102,12 +108,12 @@ impl Authenticator {
         }
         let locked = match user_id {
             Some(account) => self.account_lock(account, now).await,
-            None => Ok(None),
+            None => Ok((None, PriorFailures(false))),
         };
         match locked {
-            Ok(None) => Ok(()),
+            Ok((None, prior)) => Ok(prior),
             // Refused before anything was tried: the address is not charged for it.
-            Ok(Some(wait)) => {
+            Ok((Some(wait), _)) => {
                 self.login_ip_refund(ip);
                 Err(rate_limited(wait))
             }
@@ -118,12 +124,13 @@ impl Authenticator {
         }
     }
 
-    /// Seconds until the account may try again, if it is locked.
+    /// Seconds until the account may try again, if it is locked; and whether it has
+    /// failures counted at all.
     async fn account_lock(
         &self,
         account: Uuid,
         now: DateTime<Utc>,
-    ) -> Result<Option<u64>, AuthError> {
+    ) -> Result<(Option<u64>, PriorFailures), AuthError> {
         let record = self
             .store
             .login_throttle
@@ -134,7 +141,8 @@ impl Authenticator {
                 failures: u32::try_from(row.failures).unwrap_or(0),
                 last_failure_at: row.last_failure_at,
             });
-        Ok(self.throttle.schedule.retry_after(record, now))
+        let prior = PriorFailures(record.is_some());
+        Ok((self.throttle.schedule.retry_after(record, now), prior))
     }
 
     /// Counts a failed credential check (wrong password, wrong one-time password) against
@@ -167,8 +175,14 @@ impl Authenticator {
         }
     }
 
-    /// Forgets the account's failures: its owner got in.
-    pub(crate) async fn login_succeeded(&self, user_id: Uuid) {
+    /// Forgets the account's failures: its owner got in. Costs a write only when
+    /// [`Authenticator::login_throttle_check`] found failures counted: almost every login
+    /// has none. A failure counted while this attempt's password was being checked raced
+    /// with it, and is taken as coming after the success: it stays counted.
+    pub(crate) async fn login_succeeded(&self, user_id: Uuid, prior: PriorFailures) {
+        if !prior.0 {
+            return;
+        }
         if let Err(e) = self.store.login_throttle.clear(user_id).await {
             tracing::error!(account = %user_id, error = %e, "could not reset failed logins");
         }

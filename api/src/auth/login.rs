@@ -39,7 +39,8 @@ impl Authenticator {
         // under a stand-in key, so it locks like a real one: answers never tell them apart.
         let throttle_key = account_throttle_key(row.as_ref().map(|r| r.id), &id);
         let ip = request.client.ip.clone();
-        self.login_throttle_check(Some(throttle_key), ip.as_deref())
+        let prior_failures = self
+            .login_throttle_check(Some(throttle_key), ip.as_deref())
             .await?;
         // An unknown account still costs one hash, so timing does not tell it apart.
         let verification = self
@@ -57,10 +58,7 @@ impl Authenticator {
                 return Err(AuthError::InvalidCredentials);
             }
         };
-        if let Err(e) = self
-            .check_second_factor(row.id, request.otp.as_deref())
-            .await
-        {
+        if let Err(e) = self.check_second_factor(&row, request.otp.as_deref()).await {
             // A wrong one-time password is a failed credential like a wrong password; a
             // missing one is the first step of a two-step login, and counts for nothing.
             match e {
@@ -71,7 +69,7 @@ impl Authenticator {
         }
         // Every factor is right: the failures are forgotten, even if the password has
         // expired (the owner has proved who they are; `changePassword` is next).
-        self.login_succeeded(row.id).await;
+        self.login_succeeded(row.id, prior_failures).await;
         self.login_ip_refund(ip.as_deref());
         let now = self.now();
         let account = self.account_of(&row);

@@ -55,7 +55,7 @@ impl Authenticator {
         // password here is guessing a login password.
         let ip = request.client.ip.as_deref();
         self.throttle_ip(ThrottledAction::ChangePassword, ip)?;
-        self.login_throttle_check(Some(throttle_key), ip).await?;
+        let prior_failures = self.login_throttle_check(Some(throttle_key), ip).await?;
         // An unknown account still costs one hash, as at login.
         let verification = self
             .hasher
@@ -68,17 +68,14 @@ impl Authenticator {
                 return Err(AuthError::InvalidCredentials);
             }
         };
-        if let Err(e) = self
-            .check_second_factor(row.id, request.otp.as_deref())
-            .await
-        {
+        if let Err(e) = self.check_second_factor(&row, request.otp.as_deref()).await {
             match e {
                 AuthError::InvalidOtp => self.login_failed(Some(row.id), ip).await,
                 _ => self.login_ip_refund(ip),
             }
             return Err(e);
         }
-        self.login_succeeded(row.id).await;
+        self.login_succeeded(row.id, prior_failures).await;
         self.login_ip_refund(ip);
 
         let username = Username::parse(&row.username)

@@ -8,8 +8,6 @@
 
 use std::fmt;
 
-use uuid::Uuid;
-
 use super::AuthError;
 use super::password::Verification;
 use super::principal::Principal;
@@ -18,6 +16,7 @@ use super::service::Authenticator;
 use super::throttle::ThrottledAction;
 use super::totp_key::TotpKey;
 use super::values::Password;
+use crate::store::users::UserRow;
 
 /// A fresh, pending enrolment: what the user puts into an authenticator app.
 pub struct Enrollment {
@@ -145,7 +144,7 @@ impl Authenticator {
         // Guessing the password or a code here is guessing a login credential: the same
         // per-address budget and account lock apply.
         self.throttle_ip(ThrottledAction::Totp, ip)?;
-        self.login_throttle_check(Some(who.user_id), ip).await?;
+        let prior_failures = self.login_throttle_check(Some(who.user_id), ip).await?;
         let row = self
             .store
             .users
@@ -161,14 +160,14 @@ impl Authenticator {
             self.login_failed(Some(who.user_id), ip).await;
             return Err(AuthError::InvalidCredentials);
         }
-        if let Err(e) = self.check_second_factor(who.user_id, Some(otp)).await {
+        if let Err(e) = self.check_second_factor(&row, Some(otp)).await {
             match e {
                 AuthError::InvalidOtp => self.login_failed(Some(who.user_id), ip).await,
                 _ => self.login_ip_refund(ip),
             }
             return Err(e);
         }
-        self.login_succeeded(who.user_id).await;
+        self.login_succeeded(who.user_id, prior_failures).await;
         self.login_ip_refund(ip);
         let was_on = self.store.totp.disable(who.user_id).await?;
         if was_on {
@@ -182,11 +181,19 @@ impl Authenticator {
     /// `otp` says. Otherwise `OtpRequired` without an `otp` (a blank one counts as none),
     /// and `InvalidOtp` unless it is a code of a time step later than the last one used
     /// (one step of drift either way), or an unspent recovery code. Accepting spends it.
+    ///
+    /// `account` is the row just read for the password check. Its TOTP flag changes in
+    /// the same transaction as the `totp` row, so while it is off there is no secret to
+    /// read, and a login without TOTP costs no query here.
     pub(crate) async fn check_second_factor(
         &self,
-        user_id: Uuid,
+        account: &UserRow,
         otp: Option<&str>,
     ) -> Result<(), AuthError> {
+        if account.totp_enabled_at.is_none() {
+            return Ok(());
+        }
+        let user_id = account.id;
         let Some(totp) = self
             .store
             .totp
