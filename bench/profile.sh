@@ -76,3 +76,5 @@ PERSONAL="$(gql -H "authorization: Bearer $ACCESS" -d '{"query":"mutation { addA
 profile typename '{"query":"{ __typename }"}'
 profile me '{"query":"{ me { id username } }"}' -H "authorization: Bearer $ACCESS"
 profile me_personal_token '{"query":"{ me { id username } }"}' -H "authorization: Bearer $PERSONAL"
+# Logins with the cheap hashing above: what a login costs besides the hash.
+profile login "{\"query\":\"mutation(\$u:String!,\$p:String!){ login(input:{username:\$u,password:\$p}){ expiresAt } }\",$USER_VARS}"

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::AuthError;
+use super::jws;
 use super::keys::KeyRing;
 use super::verified_tokens::{TokenKey, VerifiedTokens};
 
@@ -148,7 +149,7 @@ impl AccessTokens {
         let mut header = Header::new(Algorithm::EdDSA);
         header.typ = Some(TOKEN_TYPE.to_owned());
         header.kid = Some(kid.to_owned());
-        let token = jsonwebtoken::encode(&header, &claims, key)
+        let token = jws::sign_ed25519(&header, &claims, key)
             .map_err(|e| AuthError::Internal(anyhow::anyhow!("signing an access token: {e}")))?;
         Ok(MintedAccessToken {
             token,

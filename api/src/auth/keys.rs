@@ -15,7 +15,7 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use chrono::{DateTime, Utc};
 use ed25519_dalek::SigningKey;
 use ed25519_dalek::pkcs8::{DecodePrivateKey as _, EncodePrivateKey as _};
-use jsonwebtoken::{DecodingKey, EncodingKey};
+use jsonwebtoken::DecodingKey;
 use sha2::{Digest as _, Sha256};
 
 /// The JWS algorithm name of every key here.
@@ -146,7 +146,8 @@ fn thumbprint(x: &str) -> String {
 /// The keys one instance signs and verifies with, built from the stored records.
 pub struct KeyRing {
     signer_kid: String,
-    signer: EncodingKey,
+    /// Parsed once: signing with PKCS#8 bytes would parse them on every token.
+    signer: SigningKey,
     verifiers: HashMap<String, DecodingKey>,
     jwks: serde_json::Value,
 }
@@ -162,6 +163,12 @@ impl KeyRing {
         let der = STANDARD
             .decode(&signer_record.private_pkcs8_b64)
             .with_context(|| format!("signing key {} is not base64", signer_record.kid))?;
+        let signer = SigningKey::from_pkcs8_der(&der).map_err(|e| {
+            anyhow::anyhow!(
+                "signing key {} is not PKCS#8 Ed25519: {e}",
+                signer_record.kid
+            )
+        })?;
         let mut verifiers = HashMap::new();
         let mut jwks = Vec::new();
         for record in records.iter().filter(|r| r.can_verify_at(now, access_ttl)) {
@@ -179,13 +186,13 @@ impl KeyRing {
         }
         Ok(KeyRing {
             signer_kid: signer_record.kid.clone(),
-            signer: EncodingKey::from_ed_der(&der),
+            signer,
             verifiers,
             jwks: serde_json::json!({ "keys": jwks }),
         })
     }
 
-    pub fn signer(&self) -> (&str, &EncodingKey) {
+    pub fn signer(&self) -> (&str, &SigningKey) {
         (&self.signer_kid, &self.signer)
     }
 

@@ -14,6 +14,7 @@ mod argon2_phc;
 pub mod attempts;
 pub mod clock;
 pub mod error;
+mod jws;
 pub mod keys;
 pub mod login;
 pub mod origin;
