@@ -6,6 +6,7 @@ pub mod errors;
 mod introspection;
 mod limits;
 mod mutation;
+mod parsed_documents;
 mod query;
 pub mod types;
 
@@ -35,7 +36,11 @@ pub fn build_schema(settings: &Settings, auth: Arc<Authenticator>) -> LatchkeySc
             .disable_introspection()
             .extension(introspection::NoIntrospection);
     }
-    builder.finish()
+    // Last, so innermost: it stands in for the parser only, and every extension above
+    // still inspects each request's document.
+    builder
+        .extension(parsed_documents::ParsedDocuments::default())
+        .finish()
 }
 
 /// The SDL the code defines: what `latchkey schema` prints and `schema.graphql` holds.
