@@ -20,21 +20,6 @@ pub struct Model {
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {
-    /// A join path only, so a password check reads the account and its count at once;
-    /// rows for names no account has join nothing (and the table has no foreign key).
-    #[sea_orm(
-        belongs_to = "super::user::Entity",
-        from = "Column::AccountId",
-        to = "super::user::Column::Id"
-    )]
-    Account,
-}
-
-impl Related<super::user::Entity> for Entity {
-    fn to() -> RelationDef {
-        Relation::Account.def()
-    }
-}
+pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}

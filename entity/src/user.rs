@@ -29,16 +29,6 @@ pub struct Model {
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {
-    /// The account's count of failed logins, if any is being counted.
-    #[sea_orm(has_one = "super::login_throttle::Entity")]
-    LoginThrottle,
-}
-
-impl Related<super::login_throttle::Entity> for Entity {
-    fn to() -> RelationDef {
-        Relation::LoginThrottle.def()
-    }
-}
+pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -18,8 +18,6 @@ use super::throttle::{
 };
 use super::values::LoginId;
 use crate::config::Settings;
-use crate::store::throttle::ThrottleRow;
-use crate::store::users::{UserKey, UserRow};
 
 /// Forgotten failure counts are deleted at most this often per instance.
 const SWEEP_INTERVAL: chrono::Duration = chrono::Duration::hours(1);
@@ -98,7 +96,7 @@ impl Authenticator {
     /// [`Authenticator::login_ip_refund`].
     pub(crate) async fn login_throttle_check(
         &self,
-        attempt: &Attempt,
+        user_id: Option<Uuid>,
         ip: Option<&str>,
     ) -> Result<PriorFailures, AuthError> {
         let now = self.now();
@@ -108,7 +106,10 @@ impl Authenticator {
                 .attempt(key, now)
                 .map_err(rate_limited)?;
         }
-        let locked = self.account_lock(attempt, now).await;
+        let locked = match user_id {
+            Some(account) => self.account_lock(account, now).await,
+            None => Ok((None, PriorFailures(false))),
+        };
         match locked {
             Ok((None, prior)) => Ok(prior),
             // Refused before anything was tried: the address is not charged for it.
@@ -127,48 +128,21 @@ impl Authenticator {
     /// failures counted at all.
     async fn account_lock(
         &self,
-        attempt: &Attempt,
+        account: Uuid,
         now: DateTime<Utc>,
     ) -> Result<(Option<u64>, PriorFailures), AuthError> {
-        let counted = match attempt {
-            Attempt::Account { counted, .. } => counted.clone(),
-            Attempt::UnknownName { key } => self.store.login_throttle.find(*key).await?,
-        };
-        let record = counted.map(|row| FailureRecord {
-            // A negative count can only be a hand-edited row: read it as none.
-            failures: u32::try_from(row.failures).unwrap_or(0),
-            last_failure_at: row.last_failure_at,
-        });
+        let record = self
+            .store
+            .login_throttle
+            .find(account)
+            .await?
+            .map(|row| FailureRecord {
+                // A negative count can only be a hand-edited row: read it as none.
+                failures: u32::try_from(row.failures).unwrap_or(0),
+                last_failure_at: row.last_failure_at,
+            });
         let prior = PriorFailures(record.is_some());
         Ok((self.throttle.schedule.retry_after(record, now), prior))
-    }
-
-    /// The account a login identifier names, read with its failure count in one query,
-    /// and the [`Attempt`] to throttle; a name no account has gets its stand-in key.
-    pub(crate) async fn find_attempted(
-        &self,
-        id: &LoginId,
-    ) -> Result<(Option<UserRow>, Attempt), AuthError> {
-        let key = match id {
-            LoginId::Username(key) => UserKey::UsernameKey(key),
-            LoginId::Email(email) => UserKey::Email(email),
-        };
-        let found = self.store.users.find_with_failures(key).await?;
-        Ok(match found {
-            Some((row, counted)) => {
-                let attempt = Attempt::Account {
-                    id: row.id,
-                    counted,
-                };
-                (Some(row), attempt)
-            }
-            None => (
-                None,
-                Attempt::UnknownName {
-                    key: unknown_name_key(id),
-                },
-            ),
-        })
     }
 
     /// Counts a failed credential check (wrong password, wrong one-time password) against
@@ -252,37 +226,14 @@ impl Authenticator {
     }
 }
 
-/// Whose failed logins a credential check is counted against.
-#[derive(Debug)]
-pub(crate) enum Attempt {
-    /// An account, with its failure count as read together with it (`None`: none).
-    Account {
-        id: Uuid,
-        counted: Option<ThrottleRow>,
-    },
-    /// A name no account has, counted under a stand-in key derived from it, so it is
-    /// counted, locked and answered exactly like a real one. Its count is read by the
-    /// check.
-    UnknownName { key: Uuid },
-}
-
-impl Attempt {
-    /// The key the failures are counted under.
-    pub(crate) fn key(&self) -> Uuid {
-        match self {
-            Attempt::Account { id, .. } => *id,
-            Attempt::UnknownName { key } => *key,
-        }
-    }
-}
-
-/// The stand-in key of a login identifier no account has: derived from the identifier as
-/// typed (normalised), so the same name always gets the same key.
-fn unknown_name_key(id: &LoginId) -> Uuid {
-    match id {
+/// The key an account's failed logins are counted under: its id when it exists, else a
+/// stand-in derived from the identifier as typed (normalised), so a name no account has is
+/// counted, locked and answered exactly like a real one.
+pub(crate) fn account_throttle_key(found: Option<Uuid>, id: &LoginId) -> Uuid {
+    found.unwrap_or_else(|| match id {
         LoginId::Username(key) => unknown_account_key(&format!("username:{key}")),
         LoginId::Email(email) => unknown_account_key(&format!("email:{email}")),
-    }
+    })
 }
 
 #[cfg(test)]
@@ -293,15 +244,10 @@ mod tests {
     fn unknown_usernames_and_emails_get_distinct_stable_stand_ins() {
         let by_name = LoginId::Username("alice".into());
         let by_email = LoginId::Email("alice".into());
-        let a = unknown_name_key(&by_name);
-        assert_eq!(a, unknown_name_key(&by_name));
-        assert_ne!(a, unknown_name_key(&by_email));
-        assert_eq!(Attempt::UnknownName { key: a }.key(), a);
+        let a = account_throttle_key(None, &by_name);
+        assert_eq!(a, account_throttle_key(None, &by_name));
+        assert_ne!(a, account_throttle_key(None, &by_email));
         let real = Uuid::now_v7();
-        let account = Attempt::Account {
-            id: real,
-            counted: None,
-        };
-        assert_eq!(account.key(), real);
+        assert_eq!(account_throttle_key(Some(real), &by_name), real);
     }
 }

@@ -6,6 +6,7 @@ use uuid::Uuid;
 
 use super::AuthError;
 use super::account::{Account, TokenMode};
+use super::attempts::account_throttle_key;
 use super::password::Verification;
 use super::refresh::RefreshToken;
 use super::service::{Authenticator, ClientMeta, SessionTokens};
@@ -30,11 +31,17 @@ impl Authenticator {
     pub async fn login(&self, request: LoginRequest) -> Result<SessionTokens, AuthError> {
         let id = LoginId::parse(request.username.as_deref(), request.email.as_deref())?;
         let password = Password::presented(request.password, "password")?;
-        let (row, attempt) = self.find_attempted(&id).await?;
+        let row = match &id {
+            LoginId::Username(key) => self.store.users.find_by_username_key(key).await?,
+            LoginId::Email(email) => self.store.users.find_by_email(email).await?,
+        };
         // Throttle before the password is looked at. A name no account has is counted
         // under a stand-in key, so it locks like a real one: answers never tell them apart.
+        let throttle_key = account_throttle_key(row.as_ref().map(|r| r.id), &id);
         let ip = request.client.ip.clone();
-        let prior_failures = self.login_throttle_check(&attempt, ip.as_deref()).await?;
+        let prior_failures = self
+            .login_throttle_check(Some(throttle_key), ip.as_deref())
+            .await?;
         // An unknown account still costs one hash, so timing does not tell it apart.
         let verification = self
             .hasher
@@ -47,7 +54,7 @@ impl Authenticator {
                 row
             }
             _ => {
-                self.login_failed(Some(attempt.key()), ip.as_deref()).await;
+                self.login_failed(Some(throttle_key), ip.as_deref()).await;
                 return Err(AuthError::InvalidCredentials);
             }
         };

@@ -2,13 +2,12 @@
 //! cannot log in, so names the account and proves the current password instead).
 
 use super::AuthError;
-use super::attempts::Attempt;
+use super::attempts::account_throttle_key;
 use super::password::Verification;
 use super::principal::Principal;
 use super::service::{Authenticator, ClientMeta};
 use super::throttle::ThrottledAction;
 use super::values::{Email, LoginId, Password, Username};
-use crate::store::users::UserKey;
 
 /// A password change, as it arrived.
 #[derive(Debug)]
@@ -33,24 +32,17 @@ impl Authenticator {
         request: ChangePasswordRequest,
     ) -> Result<(), AuthError> {
         let named = request.username.is_some() || request.email.is_some();
-        let (row, attempt) = match (named, caller) {
+        let (row, throttle_key) = match (named, caller) {
             (true, _) => {
                 let id = LoginId::parse(request.username.as_deref(), request.email.as_deref())?;
-                self.find_attempted(&id).await?
-            }
-            (false, Some(who)) => {
-                let found = self
-                    .store
-                    .users
-                    .find_with_failures(UserKey::Id(who.user_id))
-                    .await?;
-                let (row, counted) = found.unzip();
-                let attempt = Attempt::Account {
-                    id: who.user_id,
-                    counted: counted.flatten(),
+                let row = match &id {
+                    LoginId::Username(key) => self.store.users.find_by_username_key(key).await?,
+                    LoginId::Email(email) => self.store.users.find_by_email(email).await?,
                 };
-                (row, attempt)
+                let key = account_throttle_key(row.as_ref().map(|r| r.id), &id);
+                (row, key)
             }
+            (false, Some(who)) => (self.store.users.find(who.user_id).await?, who.user_id),
             (false, None) => {
                 return Err(AuthError::bad_input(
                     "username",
@@ -63,7 +55,7 @@ impl Authenticator {
         // password here is guessing a login password.
         let ip = request.client.ip.as_deref();
         self.throttle_ip(ThrottledAction::ChangePassword, ip)?;
-        let prior_failures = self.login_throttle_check(&attempt, ip).await?;
+        let prior_failures = self.login_throttle_check(Some(throttle_key), ip).await?;
         // An unknown account still costs one hash, as at login.
         let verification = self
             .hasher
@@ -72,7 +64,7 @@ impl Authenticator {
         let row = match (row, verification) {
             (Some(row), Verification::Match | Verification::MatchNeedsRehash) => row,
             _ => {
-                self.login_failed(Some(attempt.key()), ip).await;
+                self.login_failed(Some(throttle_key), ip).await;
                 return Err(AuthError::InvalidCredentials);
             }
         };

@@ -9,7 +9,6 @@
 use std::fmt;
 
 use super::AuthError;
-use super::attempts::Attempt;
 use super::password::Verification;
 use super::principal::Principal;
 use super::recovery_codes::{self, RecoveryCode};
@@ -17,7 +16,7 @@ use super::service::Authenticator;
 use super::throttle::ThrottledAction;
 use super::totp_key::TotpKey;
 use super::values::Password;
-use crate::store::users::{UserKey, UserRow};
+use crate::store::users::UserRow;
 
 /// A fresh, pending enrolment: what the user puts into an authenticator app.
 pub struct Enrollment {
@@ -145,17 +144,13 @@ impl Authenticator {
         // Guessing the password or a code here is guessing a login credential: the same
         // per-address budget and account lock apply.
         self.throttle_ip(ThrottledAction::Totp, ip)?;
-        let (row, counted) = self
+        let prior_failures = self.login_throttle_check(Some(who.user_id), ip).await?;
+        let row = self
             .store
             .users
-            .find_with_failures(UserKey::Id(who.user_id))
+            .find(who.user_id)
             .await?
             .ok_or(AuthError::Unauthenticated("account no longer exists"))?;
-        let attempt = Attempt::Account {
-            id: row.id,
-            counted,
-        };
-        let prior_failures = self.login_throttle_check(&attempt, ip).await?;
         let password = Password::presented(password, "password")?;
         let verification = self
             .hasher

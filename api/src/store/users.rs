@@ -1,9 +1,8 @@
 //! `users` queries.
 
 use chrono::{DateTime, Utc};
-use latchkey_entity::{login_throttle, session, user};
+use latchkey_entity::{session, user};
 use sea_orm::sea_query::Expr;
-use sea_orm::sea_query::IntoCondition;
 use sea_orm::{
     ActiveModelTrait as _, ColumnTrait as _, EntityTrait as _, QueryFilter as _, QueryOrder as _,
     Set, TransactionTrait as _,
@@ -14,18 +13,6 @@ use super::unique::UniqueRow as _;
 use super::{Db, StoreError};
 
 pub use user::Model as UserRow;
-
-use super::throttle::ThrottleRow;
-
-/// How an account is looked up for a password check.
-#[derive(Debug, Clone, Copy)]
-pub enum UserKey<'a> {
-    Id(Uuid),
-    /// The case-folded username.
-    UsernameKey(&'a str),
-    /// The lower-cased email.
-    Email(&'a str),
-}
 
 #[derive(Clone)]
 pub struct Users {
@@ -74,28 +61,18 @@ impl Users {
             .await?)
     }
 
-    /// The account and its count of failed logins (`None` while none is counted), in one
-    /// query: what every password check reads before it hashes.
-    pub async fn find_with_failures(
-        &self,
-        key: UserKey<'_>,
-    ) -> Result<Option<(UserRow, Option<ThrottleRow>)>, StoreError> {
-        let condition = match key {
-            UserKey::Id(id) => user::Column::Id.eq(id).into_condition(),
-            UserKey::UsernameKey(key) => user::Column::UsernameKey.eq(key).into_condition(),
-            UserKey::Email(email) => user::Column::Email.eq(email).into_condition(),
-        };
-        Ok(user::Entity::find()
-            .filter(condition)
-            .find_also_related(login_throttle::Entity)
-            .unique(self.db.reader())
-            .await?)
-    }
-
     /// By the case-folded username.
     pub async fn find_by_username_key(&self, key: &str) -> Result<Option<UserRow>, StoreError> {
         Ok(user::Entity::find()
             .filter(user::Column::UsernameKey.eq(key))
+            .unique(self.db.reader())
+            .await?)
+    }
+
+    /// By the lower-cased email.
+    pub async fn find_by_email(&self, email: &str) -> Result<Option<UserRow>, StoreError> {
+        Ok(user::Entity::find()
+            .filter(user::Column::Email.eq(email))
             .unique(self.db.reader())
             .await?)
     }
