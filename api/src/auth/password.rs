@@ -1,4 +1,4 @@
-//! argon2id password hashing on a bounded blocking pool.
+//! argon2id password hashing on threads of its own.
 //!
 //! Hashing is deliberately slow and memory-hungry (19 MiB each by default), so it never
 //! runs on the async workers: it goes to a fixed set of `concurrency` hashing threads
