@@ -124,7 +124,12 @@ measure "refresh (rotation)" refresh.lua "$CONNECTIONS" LK_TOKENS="$WORK/refresh
 # both sides of the scenario keeps that drift out of the login/limit ratio.
 hash_timing() { DATABASE_URL="$DB" "$BIN" hash-timing --count 30 2>/dev/null; }
 HASH_BEFORE="$(hash_timing)"
+# The machine's CPU time while logins run, from /proc/stat (proc(5)): on a virtual
+# machine `steal` is time the vCPUs wanted and the hypervisor gave to someone else,
+# which no hash can use and which the idle-machine hash timing mostly does not see.
+CPU_BEFORE="$(head -n 1 /proc/stat)"
 measure "login" login.lua "$LOGIN_CONNECTIONS" LK_USERS="$WORK/users.txt" LK_PASSWORD="$PASSWORD"
+CPU_AFTER="$(head -n 1 /proc/stat)"
 HASH_AFTER="$(hash_timing)"
 # `me` while logins saturate the hashing pool from other connections.
 if selected "me while logins saturate hashing"; then
@@ -144,9 +149,9 @@ THREADS_RATE="$(python3 -c "print(($(delivered "$HASH_BEFORE") + $(delivered "$H
 HASH_LINES="$(echo "$HASH_BEFORE" | sed 's/^/before login: /'; echo "$HASH_AFTER" | sed 's/^/after login: /')"
 CORES="$(nproc)"
 
-python3 - "$DB_KIND" "$CORES" "$HASH_MS" "$THREADS_RATE" "$HASH_LINES" "${RESULTS[@]}" <<'EOF'
+python3 - "$DB_KIND" "$CORES" "$HASH_MS" "$THREADS_RATE" "$HASH_LINES" "$CPU_BEFORE" "$CPU_AFTER" "${RESULTS[@]}" <<'EOF'
 import json, sys
-db, cores, hash_ms, threads_rate, hash_lines, rows = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4]), sys.argv[5], sys.argv[6:]
+db, cores, hash_ms, threads_rate, hash_lines, cpu_before, cpu_after, rows = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4]), sys.argv[5], sys.argv[6], sys.argv[7], sys.argv[8:]
 print(f"\n{db}, {cores} cores, wrk -t1, {rows and ''}duration per scenario as given\n")
 print("| scenario | requests/s | p50 ms | p99 ms | errors | server RSS peak MiB |")
 print("| --- | ---: | ---: | ---: | ---: | ---: |")
@@ -167,4 +172,10 @@ if login_rps is not None:
     # How much of what the hardware delivers when every core hashes the server turns
     # into logins: the server's own overhead, apart from how well the cores share memory.
     print(f"  = {100 * login_rps / threads_rate:.0f}% of the {threads_rate:.1f} hashes/s the hashing threads alone deliver")
+    # cpu user nice system idle iowait irq softirq steal ... (clock ticks since boot)
+    spent = [b - a for a, b in zip(map(int, cpu_before.split()[1:9]), map(int, cpu_after.split()[1:9]))]
+    if sum(spent) > 0:
+        steal, idle = spent[7] / sum(spent), (spent[3] + spent[4]) / sum(spent)
+        print(f"while logins ran: {100 * steal:.1f}% of the CPU time went to the hypervisor (steal), {100 * idle:.1f}% idle;")
+        print(f"  against the CPU time this machine got, login is {100 * login_rps / (limit * (1 - steal)):.0f}% of the limit")
 EOF
