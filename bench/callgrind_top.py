@@ -26,12 +26,12 @@ WRAPPERS = re.compile(
 # part. Async functions count only what runs while they are polled; a query's execution
 # in SQLite happens on sqlx's worker thread and is counted by the SQLite rows.
 COST_CENTRES = [
-    ("password check (argon2, on a hashing thread)", r"latchkey_api::auth::password::verify_blocking$"),
+    ("password check (argon2, on a hashing thread)", r"latchkey_api::auth::passwords::hasher::verify_blocking$"),
     ("the whole request on its HTTP worker (all of the below but SQLite)", r"actix_http::h1::dispatcher::Dispatcher<.*>::poll$"),
-    ("  of which signing an access token (AccessTokens::mint)", r"latchkey_api::auth::access::AccessTokens::mint$"),
+    ("  of which signing an access token (AccessTokens::mint)", r"latchkey_api::auth::tokens::access_tokens::AccessTokens::mint$"),
     ("GraphQL parse", r"async_graphql_parser::parse::executable::parse_query$"),
     ("GraphQL validation", r"async_graphql::validation::check_rules$"),
-    ("access token check (AccessTokens::verify)", r"latchkey_api::auth::access::AccessTokens::verify$"),
+    ("access token check (AccessTokens::verify)", r"latchkey_api::auth::tokens::access_tokens::AccessTokens::verify$"),
     ("  of which the Ed25519 signature", r"jsonwebtoken::decoding::verify_signature$"),
     ("session check (Authenticator::live_session)", r"Authenticator::live_session::\{\{closure\}\}$"),
     ("personal token check (authenticate_personal_token)", r"authenticate_personal_token::\{\{closure\}\}$"),

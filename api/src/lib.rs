@@ -13,3 +13,6 @@ pub mod http;
 pub mod startup;
 pub mod store;
 pub mod telemetry;
+
+#[cfg(test)]
+mod secrets_in_debug;

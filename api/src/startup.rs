@@ -8,24 +8,15 @@ use actix_web::{App, HttpServer, web};
 use anyhow::Context as _;
 use tracing_actix_web::TracingLogger;
 
-use crate::auth::apps::AppRegistry;
+use crate::auth::apps::registry::AppRegistry;
+use crate::auth::authenticator::Authenticator;
 use crate::auth::clock::{Clock, SystemClock};
-use crate::auth::keys::RELOAD_INTERVAL;
-use crate::auth::service::Authenticator;
+use crate::auth::tokens::key_ring::RELOAD_INTERVAL;
 use crate::config::Settings;
-use crate::graphql::{LatchkeySchema, build_schema};
+use crate::graphql::build_schema;
+use crate::http::state::AppState;
 use crate::http::telemetry::RequestSpan;
 use crate::store::Store;
-
-/// Shared by every request.
-pub struct AppState {
-    pub settings: Arc<Settings>,
-    pub store: Store,
-    pub auth: Arc<Authenticator>,
-    pub schema: LatchkeySchema,
-    /// Project API keys and their origins, kept current in memory.
-    pub apps: Arc<AppRegistry>,
-}
 
 /// A server bound to its port and ready to run.
 pub struct Application {
@@ -44,16 +35,14 @@ impl Application {
         settings: Settings,
         clock: Arc<dyn Clock>,
     ) -> anyhow::Result<Application> {
-        let store = Store::connect(&settings.database_url).await?;
-        if settings.auto_migrate {
-            store.migrate().await?;
-        }
+        let cors_origins = crate::http::cors::configured_origins(&settings.cors_origins)?;
+        let store = Store::open(&settings).await?;
         let auth = Arc::new(Authenticator::start(&settings, store.clone(), clock).await?);
         if let Some(admin) = &settings.admin {
             auth.ensure_admin(&admin.username, &admin.password).await?;
         }
         tokio::spawn(keep_keys_current(Arc::downgrade(&auth)));
-        let apps = Arc::new(AppRegistry::load(store.clone()).await?);
+        let apps = Arc::new(AppRegistry::load(store.apps.clone()).await?);
         tokio::spawn(keep_apps_current(Arc::downgrade(&apps)));
         let schema = build_schema(&settings, auth.clone());
         let listener = TcpListener::bind(&settings.bind)
@@ -68,14 +57,17 @@ impl Application {
             auth,
             schema,
             apps,
+            cors_origins,
         });
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(crate::http::cors::middleware(
-                    &state.settings.cors_origins,
+                    &state.cors_origins,
                     state.apps.clone(),
                 ))
-                .wrap(actix_web::middleware::from_fn(crate::http::cors::around))
+                .wrap(actix_web::middleware::from_fn(
+                    crate::http::cors::complete_answer,
+                ))
                 .wrap(TracingLogger::<RequestSpan>::new())
                 .app_data(state.clone())
                 .configure(crate::http::routes)

@@ -4,6 +4,8 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::sensitive::SensitiveText;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "apps")]
 pub struct Model {
@@ -14,7 +16,7 @@ pub struct Model {
     pub name: String,
     /// Hex SHA-256 of the key; unique, and how a presented key is found.
     #[sea_orm(unique)]
-    pub key_hash: String,
+    pub key_hash: SensitiveText,
     /// `lka_` and the first characters of the key, so a listing can identify it.
     pub key_prefix: String,
     /// Allowed origins, normalised (`https://app.example.com`), one a line. Plain text

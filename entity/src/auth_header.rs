@@ -3,6 +3,8 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::sensitive::SensitiveText;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "auth_headers")]
 pub struct Model {
@@ -13,7 +15,7 @@ pub struct Model {
     pub name: String,
     /// Hex SHA-256 of the token; unique, and how a presented token is found.
     #[sea_orm(unique)]
-    pub token_hash: String,
+    pub token_hash: SensitiveText,
     /// `lk_` and the first characters of the token, so a listing can identify it.
     pub prefix: String,
     pub created_at: DateTimeUtc,

@@ -1,13 +1,15 @@
 //! SeaORM entities for Latchkey, one file per table.
 //!
 //! These rows are storage, not API: nothing here derives a GraphQL type, so a password
-//! hash or a token hash can never be published by accident. Only `latchkey-api`'s
+//! hash or a token hash can never be published by accident, and every such column is a
+//! [`sensitive::SensitiveText`], whose `Debug` prints nothing of it. Only `latchkey-api`'s
 //! `store` module uses them.
 
 pub mod app;
 pub mod auth_header;
 pub mod login_throttle;
 pub mod refresh_token;
+pub mod sensitive;
 pub mod session;
 pub mod signing_key;
 pub mod totp;

@@ -7,12 +7,14 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::sensitive::SensitiveText;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "refresh_tokens")]
 pub struct Model {
     /// SHA-256 of the token, hex. The token itself is never stored.
     #[sea_orm(primary_key, auto_increment = false)]
-    pub token_hash: String,
+    pub token_hash: SensitiveText,
     pub session_id: Uuid,
     pub created_at: DateTimeUtc,
     pub superseded_at: Option<DateTimeUtc>,

@@ -5,6 +5,8 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::sensitive::SensitiveText;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "signing_keys")]
 pub struct Model {
@@ -13,7 +15,7 @@ pub struct Model {
     /// JWS algorithm name, `EdDSA`.
     pub algorithm: String,
     /// PKCS#8 DER of the private key, base64.
-    pub private_key: String,
+    pub private_key: SensitiveText,
     /// Raw public key, base64url: the JWK `x`.
     pub public_key: String,
     pub created_at: DateTimeUtc,

@@ -6,13 +6,15 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::sensitive::SensitiveText;
+
 #[derive(Clone, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "totp")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub user_id: Uuid,
     /// The shared secret, base32 (RFC 4648, no padding), as the authenticator app has it.
-    pub secret: String,
+    pub secret: SensitiveText,
     /// When a confirmed code turned TOTP on; null while the enrolment awaits confirmation.
     pub enabled_at: Option<DateTimeUtc>,
     /// The latest 30-second time step whose code was accepted: only later steps are

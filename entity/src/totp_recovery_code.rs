@@ -3,6 +3,8 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::sensitive::SensitiveText;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "totp_recovery_codes")]
 pub struct Model {
@@ -10,7 +12,7 @@ pub struct Model {
     pub id: Uuid,
     pub user_id: Uuid,
     /// Hex SHA-256 of the code's canonical form; unique per owner.
-    pub code_hash: String,
+    pub code_hash: SensitiveText,
     pub created_at: DateTimeUtc,
     /// When it was spent; a spent code is never accepted again.
     pub used_at: Option<DateTimeUtc>,

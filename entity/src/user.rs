@@ -2,6 +2,8 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::sensitive::SensitiveText;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "users")]
 pub struct Model {
@@ -20,7 +22,7 @@ pub struct Model {
     /// `user` or `admin`.
     pub role: String,
     /// argon2id PHC string.
-    pub password_hash: String,
+    pub password_hash: SensitiveText,
     pub password_changed_at: DateTimeUtc,
     pub created_at: DateTimeUtc,
     /// When TOTP was turned on; null when it is off. A copy of `totp.enabled_at`, kept

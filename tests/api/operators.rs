@@ -19,7 +19,7 @@ async fn the_configured_admin_is_created_at_start_and_only_once() {
     let mut app = TestApp::spawn_with(move |s| {
         s.admin = Some(BootstrapAdmin {
             username: username.clone(),
-            password: password.clone(),
+            password: password.clone().into(),
         });
     })
     .await;

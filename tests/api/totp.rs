@@ -13,7 +13,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use sea_orm::{ConnectionTrait as _, Database};
 use serde_json::{Value, json};
 
-use latchkey_api::auth::recovery_codes::RecoveryCode;
+use latchkey_api::auth::totp::recovery_codes::RecoveryCode;
 
 use crate::helpers::{GqlResponse, TestApp, TestUser, str_field};
 

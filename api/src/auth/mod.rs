@@ -1,40 +1,39 @@
-//! The authentication domain: accounts, passwords, access tokens and signing keys,
-//! login sessions and their refresh tokens.
+//! The authentication domain: a folder per capability, no HTTP or GraphQL types anywhere.
 //!
-//! Nothing here knows about HTTP or GraphQL. [`service::Authenticator`] is the one entry
-//! point the GraphQL layer calls; it takes `now` from a [`clock::Clock`] and talks to the
-//! database only through [`crate::store`].
+//! - [`accounts`]: who can log in (usernames, emails, roles, sign-up, operators' changes).
+//! - [`passwords`]: the `Password` rules, argon2id hashing off the async workers, changing
+//!   a password, and when one expires.
+//! - [`tokens`]: access tokens (Ed25519 JWTs), the signing keys and the JWKS.
+//! - [`sessions`]: login, refresh-token rotation, logout, a user's list of sessions, and the
+//!   token delivery mode a session keeps.
+//! - [`throttle`]: account locks after failed logins, per-address budgets.
+//! - [`totp`]: the second factor: TOTP keys, enrolment, recovery codes.
+//! - [`personal_tokens`]: long-lived `lk_` tokens a user makes for scripts.
+//! - [`apps`]: project API keys, their origins and the in-memory registry.
+//!
+//! Each capability keeps its state private and offers a small surface. [`Authenticator`]
+//! (in `authenticator.rs`) is the one object the GraphQL layer calls: it holds one of
+//! each capability, and the flows that span several (login checks the throttle, the
+//! password, the second factor, then opens a session) live in the capability that owns
+//! their outcome, as `impl Authenticator` blocks that use only those surfaces. Time comes
+//! from a [`clock::Clock`]; the database only through [`crate::store`].
 
-pub mod access;
-pub mod account;
 pub mod accounts;
-pub mod app_registry;
 pub mod apps;
-mod argon2_phc;
-pub mod attempts;
+pub mod authenticator;
+mod bearer;
+pub mod client;
 pub mod clock;
 pub mod error;
-mod jws;
-pub mod keys;
-pub mod login;
-pub mod origin;
-pub mod password;
-pub mod password_change;
-pub mod password_policy;
+pub mod passwords;
 pub mod personal_tokens;
 pub mod principal;
+pub(crate) mod proof;
 pub mod published_policy;
-pub mod recovery_codes;
-pub mod refresh;
-pub mod rotation;
 pub mod secret;
-pub mod service;
 pub mod sessions;
-pub mod signing;
 pub mod throttle;
+pub mod tokens;
 pub mod totp;
-pub mod totp_key;
-pub mod values;
-mod verified_tokens;
 
 pub use error::AuthError;

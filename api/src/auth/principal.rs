@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use uuid::Uuid;
 
-use super::account::Account;
+use super::accounts::account::Account;
 
 #[derive(Debug, Clone)]
 pub struct Principal {

@@ -3,11 +3,9 @@
 
 use std::time::Duration;
 
-use super::account::TokenMode;
-use super::service::Authenticator;
-use super::values::{PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS};
-
-const SECONDS_PER_DAY: u64 = 24 * 60 * 60;
+use super::authenticator::Authenticator;
+use super::passwords::password::{PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS};
+use super::sessions::token_mode::TokenMode;
 
 /// What `authPolicy` reports.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,17 +25,14 @@ pub struct PublishedPolicy {
 impl Authenticator {
     pub fn published_policy(&self) -> PublishedPolicy {
         PublishedPolicy {
-            signup_enabled: self.policy.signup,
+            signup_enabled: self.offered.signup,
             password_min_length: PASSWORD_MIN_CHARS,
             password_max_length: PASSWORD_MAX_CHARS,
-            password_max_age_days: self
-                .policy
-                .password_max_age
-                .map(|age| age.as_secs().div_ceil(SECONDS_PER_DAY)),
+            password_max_age_days: self.accounts.password_age().max_age_days(),
             access_token_ttl: self.tokens.ttl(),
-            session_ttl: self.policy.session_ttl,
+            session_ttl: self.sessions.ttl(),
             modes: vec![TokenMode::Json, TokenMode::Cookie, TokenMode::Session],
-            api_keys_required: self.policy.api_keys_required,
+            api_keys_required: self.offered.api_keys_required,
         }
     }
 }

@@ -1,5 +1,9 @@
-//! Opaque bearer secrets: refresh tokens, personal auth-header tokens (`lk_`) and project
-//! API keys (`lka_`).
+//! Secrets in memory, and opaque bearer secrets: refresh tokens, personal auth-header
+//! tokens (`lk_`) and project API keys (`lka_`).
+//!
+//! Every secret the server handles travels as a [`SecretString`] (from `secrecy`), from
+//! the GraphQL input inward: its `Debug` prints none of it, it is read only through an
+//! explicit `expose_secret()`, and its memory is zeroed when it is dropped.
 //!
 //! Each is 256 random bits in base64url behind its type prefix, shown once and stored only
 //! as its SHA-256: a slow hash buys nothing against 256 bits of entropy, and a fast one
@@ -11,6 +15,7 @@ use std::fmt;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+pub use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest as _, Sha256};
 use subtle::ConstantTimeEq as _;
 
@@ -21,14 +26,29 @@ pub const SECRET_CHARS: usize = 43;
 /// Characters after the type prefix that a listing shows.
 const SHOWN_CHARS: usize = 8;
 
-/// A secret in the clear, with its type prefix. `Debug` never shows it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct OpaqueSecret(String);
+/// A secret in the clear, with its type prefix. `Debug` never shows it; equality is
+/// constant-time.
+#[derive(Clone)]
+pub struct OpaqueSecret(SecretString);
+
+impl PartialEq for OpaqueSecret {
+    fn eq(&self, other: &Self) -> bool {
+        self.expose()
+            .as_bytes()
+            .ct_eq(other.expose().as_bytes())
+            .into()
+    }
+}
+
+impl Eq for OpaqueSecret {}
 
 impl OpaqueSecret {
     pub fn generate(prefix: &str) -> OpaqueSecret {
         let bytes: [u8; SECRET_BYTES] = rand::random();
-        OpaqueSecret(format!("{prefix}{}", URL_SAFE_NO_PAD.encode(bytes)))
+        OpaqueSecret(SecretString::from(format!(
+            "{prefix}{}",
+            URL_SAFE_NO_PAD.encode(bytes)
+        )))
     }
 
     /// `None` for anything that cannot be a secret of this kind, so it is not even looked up.
@@ -38,21 +58,21 @@ impl OpaqueSecret {
             && body
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-        well_formed.then(|| OpaqueSecret(raw.to_owned()))
+        well_formed.then(|| OpaqueSecret(SecretString::from(raw)))
     }
 
     pub fn expose(&self) -> &str {
-        &self.0
+        self.0.expose_secret()
     }
 
     pub fn hash(&self) -> TokenHash {
-        TokenHash::of(&self.0)
+        TokenHash::of(self.expose())
     }
 
     /// The type prefix and the first few characters: enough to recognise the secret in a
     /// list, far too few to guess the rest.
     pub fn shown_prefix(&self, prefix: &str) -> String {
-        let body = self.0.strip_prefix(prefix).unwrap_or(&self.0);
+        let body = self.expose().strip_prefix(prefix).unwrap_or(self.expose());
         let shown: String = body.chars().take(SHOWN_CHARS).collect();
         format!("{prefix}{shown}")
     }

@@ -15,15 +15,17 @@ use uuid::Uuid;
 
 use super::errors::ApiError;
 use crate::auth::AuthError;
-use crate::auth::account::TokenMode;
-use crate::auth::personal_tokens::PREFIX as PERSONAL_TOKEN_PREFIX;
+use crate::auth::authenticator::Authenticator;
+use crate::auth::client::ClientMeta;
+use crate::auth::personal_tokens::ledger::PREFIX as PERSONAL_TOKEN_PREFIX;
 use crate::auth::principal::Principal;
-use crate::auth::service::{Authenticator, ClientMeta};
+use crate::auth::secret::{ExposeSecret as _, SecretString};
+use crate::auth::sessions::token_mode::TokenMode;
 
 /// The credential a request carries, from the first source that has one.
 #[derive(Clone)]
 pub struct Credential {
-    pub token: String,
+    pub token: SecretString,
     pub source: CredentialSource,
 }
 
@@ -49,7 +51,7 @@ pub struct RequestContext {
     /// Set when the `Authorization` header was present but not a usable bearer token.
     pub malformed_authorization: bool,
     /// The refresh cookie, if the browser sent one.
-    pub refresh_cookie: Option<String>,
+    pub refresh_cookie: Option<SecretString>,
     /// The seed-compatible `identityId` header or query parameter.
     pub identity_id: Option<String>,
     pub client: ClientMeta,
@@ -72,9 +74,9 @@ pub struct IssuedTokens {
     /// When the tokens were minted: cookie lifetimes count from here, so the access
     /// cookie's `Max-Age` is exactly the access token's lifetime.
     pub issued_at: DateTime<Utc>,
-    pub access_token: String,
+    pub access_token: SecretString,
     pub access_expires_at: DateTime<Utc>,
-    pub refresh_token: String,
+    pub refresh_token: SecretString,
     pub session_expires_at: DateTime<Utc>,
 }
 
@@ -119,7 +121,10 @@ impl RequestContext {
         // A cookie is set by Latchkey and only ever holds an access token; a personal
         // token there was put there by someone else (or by script), so it is refused.
         if credential.source == CredentialSource::Cookie
-            && credential.token.starts_with(PERSONAL_TOKEN_PREFIX)
+            && credential
+                .token
+                .expose_secret()
+                .starts_with(PERSONAL_TOKEN_PREFIX)
         {
             return Err(AuthError::Unauthenticated(
                 "personal tokens are not accepted from cookies",

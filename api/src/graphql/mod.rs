@@ -18,7 +18,7 @@ pub use context::{Credential, CredentialSource, IssuedTokens, RequestContext, To
 pub use mutation::Mutation;
 pub use query::Query;
 
-use crate::auth::service::Authenticator;
+use crate::auth::authenticator::Authenticator;
 use crate::config::Settings;
 
 pub type LatchkeySchema = Schema<Query, Mutation, EmptySubscription>;

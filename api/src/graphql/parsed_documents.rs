@@ -1,8 +1,7 @@
 //! Parsed documents, kept by their text.
 //!
 //! A client sends the same few documents again and again (a frontend asks `{ me { .. } }`
-//! on every page), and async-graphql's parser is the largest fixed cost of a request:
-//! 56k of the 395k instructions of `me`, 113k of a login's 950k outside the hash
+//! on every page), and async-graphql's parser was the largest fixed cost of a request
 //! (`bench/profile.sh`). A document that parsed is kept, and the next request with the
 //! same text gets a copy. Only parsing is skipped: this extension is the innermost, so
 //! the introspection switch, the one-credential-field rule, validation, and the depth and

@@ -1,16 +1,16 @@
 //! The project API-key gate on `POST /graphql` (API.md "Project API keys").
 //!
 //! The key comes from the `x-api-key` header, else the `key` query parameter (an empty one
-//! counts as absent); the rule itself is [`crate::auth::apps::check`]. `GET /graphql` and
+//! counts as absent); the rule itself is [`crate::auth::apps::app::check`]. `GET /graphql` and
 //! CORS preflights never reach this gate. The key is never logged or echoed.
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse};
 
 use super::rejections::forbidden;
-use crate::auth::apps::{self, KEY_PREFIX, PresentedKey};
+use super::state::AppState;
+use crate::auth::apps::app::{self, KEY_PREFIX, PresentedKey};
 use crate::auth::secret::OpaqueSecret;
-use crate::startup::AppState;
 
 /// The header a project API key travels in.
 const KEY_HEADER: &str = "x-api-key";
@@ -37,7 +37,7 @@ pub async fn check(request: &HttpRequest, state: &AppState) -> Result<(), HttpRe
         .headers()
         .get(header::ORIGIN)
         .map(|v| v.to_str().unwrap_or_default());
-    apps::check(state.settings.api_keys_required, presented, origin).map_err(|refusal| {
+    app::check(state.settings.api_keys_required, presented, origin).map_err(|refusal| {
         let app = app
             .as_ref()
             .and_then(|a| a.as_ref())

@@ -3,7 +3,7 @@
 use actix_web::HttpRequest;
 use actix_web::http::header;
 
-use crate::auth::service::ClientMeta;
+use crate::auth::client::ClientMeta;
 
 /// The peer address and `User-Agent`. The address is the TCP peer: behind a reverse proxy
 /// that is the proxy (forwarded headers are not trusted, since any client can send them).

@@ -6,7 +6,8 @@ use actix_web::cookie::time::Duration as CookieDuration;
 use actix_web::cookie::{Cookie, SameSite as CookieSameSite};
 use chrono::{DateTime, Utc};
 
-use crate::auth::account::TokenMode;
+use crate::auth::secret::ExposeSecret as _;
+use crate::auth::sessions::token_mode::TokenMode;
 use crate::config::{CookieSettings, SameSite};
 use crate::graphql::{IssuedTokens, TokenDelivery};
 
@@ -26,7 +27,7 @@ fn issued(tokens: &IssuedTokens, settings: &CookieSettings) -> Vec<Cookie<'stati
     let access = || {
         cookie(
             settings.access_name.clone(),
-            tokens.access_token.clone(),
+            tokens.access_token.expose_secret().to_owned(),
             tokens.access_expires_at,
             now,
             settings,
@@ -35,7 +36,7 @@ fn issued(tokens: &IssuedTokens, settings: &CookieSettings) -> Vec<Cookie<'stati
     let refresh = || {
         cookie(
             settings.refresh_name.clone(),
-            tokens.refresh_token.clone(),
+            tokens.refresh_token.expose_secret().to_owned(),
             tokens.session_expires_at,
             now,
             settings,

@@ -18,12 +18,24 @@ use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{Error, web};
 
-use crate::auth::apps::{AppRegistry, Origin};
-use crate::startup::AppState;
+use super::state::AppState;
+use crate::auth::apps::origin::Origin;
+use crate::auth::apps::registry::AppRegistry;
 
 /// How long a browser may cache a preflight answer: an hour saves a round trip per call,
 /// and every request is still checked by the API-key gate.
 const PREFLIGHT_MAX_AGE_SECS: usize = 3600;
+
+/// The `cors_origins` setting as origins; a value that is not one stops the start,
+/// naming the setting.
+pub fn configured_origins(setting: &[String]) -> anyhow::Result<Vec<Origin>> {
+    setting
+        .iter()
+        .map(|raw| {
+            Origin::parse(raw).map_err(|e| anyhow::anyhow!("invalid setting `cors_origins`: {e}"))
+        })
+        .collect()
+}
 
 /// The CORS middleware: `configured` (the `cors_origins` setting) plus every app's origins.
 pub fn middleware(configured: &[Origin], apps: Arc<AppRegistry>) -> Cors {
@@ -63,7 +75,7 @@ fn is_allowed(origin: &HeaderValue, configured: &HashSet<Origin>, apps: &AppRegi
 ///   request from an unlisted origin, or from a server that sends none). Without
 ///   `Access-Control-Allow-Origin` they mean nothing, so they are removed: an origin that
 ///   is not allowed gets no CORS headers at all.
-pub async fn around(
+pub async fn complete_answer(
     request: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
@@ -74,7 +86,7 @@ pub async fn around(
             .get(header::ORIGIN)
             .and_then(|o| o.to_str().ok())
             .and_then(|o| Origin::parse(o).ok())
-        && !state.settings.cors_origins.contains(&origin)
+        && !state.cors_origins.contains(&origin)
     {
         state.apps.allows_origin_now(&origin).await;
     }
@@ -93,4 +105,41 @@ fn is_preflight(request: &ServiceRequest) -> bool {
         && request
             .headers()
             .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::config::{RawSettings, Settings};
+
+    fn configured(cors_origins: &str) -> anyhow::Result<Vec<Origin>> {
+        let raw = RawSettings {
+            cors_origins: cors_origins.into(),
+            ..RawSettings::default()
+        };
+        configured_origins(&Settings::from_raw(raw).unwrap().cors_origins)
+    }
+
+    #[test]
+    fn cors_origins_are_checked_for_shape() {
+        let err = configured("https://a.example.com/path")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("cors_origins"), "{err}");
+        assert!(err.contains("is not an origin"), "{err}");
+        for bad in ["*", "null", "ftp://a.example.com"] {
+            let err = configured(&format!("https://ok.example.com, {bad}"))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("cors_origins"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn cors_origins_are_normalised() {
+        let origins = configured(" HTTPS://A.example.com:443 ,, http://localhost:3000/ ").unwrap();
+        let origins: Vec<&str> = origins.iter().map(Origin::as_str).collect();
+        assert_eq!(origins, ["https://a.example.com", "http://localhost:3000"]);
+    }
 }

@@ -25,7 +25,7 @@ pub fn extract(request: &HttpRequest, cookies: &CookieSettings, context: &mut Re
         match value.to_str().ok().and_then(bearer_token) {
             Some(token) => {
                 context.credential = Some(Credential {
-                    token,
+                    token: token.into(),
                     source: CredentialSource::AuthorizationHeader,
                 });
             }
@@ -33,20 +33,20 @@ pub fn extract(request: &HttpRequest, cookies: &CookieSettings, context: &mut Re
         }
     } else if let Some(token) = param("access_token").filter(|t| !t.is_empty()) {
         context.credential = Some(Credential {
-            token,
+            token: token.into(),
             source: CredentialSource::QueryParameter,
         });
     } else if let Some(cookie) = request.cookie(&cookies.access_name) {
         context.credential = Some(Credential {
-            token: cookie.value().to_owned(),
+            token: cookie.value().into(),
             source: CredentialSource::Cookie,
         });
     }
 
     context.refresh_cookie = request
         .cookie(&cookies.refresh_name)
-        .map(|c| c.value().to_owned())
-        .filter(|v| !v.is_empty());
+        .filter(|c| !c.value().is_empty())
+        .map(|c| c.value().into());
     context.identity_id = request
         .headers()
         .get("identityid")

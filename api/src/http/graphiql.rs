@@ -10,7 +10,7 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, web};
 use sha2::{Digest, Sha256};
 
-use crate::startup::AppState;
+use super::state::AppState;
 
 /// Where the assets are served; the page names them relative to itself (`graphiql/...`
 /// from `/graphql`), so a proxy may mount Latchkey under a prefix.

@@ -7,11 +7,12 @@ use async_graphql::parser::types::{DocumentOperations, OperationType};
 
 use super::client_info::client_meta;
 use super::rejections::{bad_request, payload_too_large};
+use super::state::AppState;
 use super::{cookies, credentials};
-use crate::auth::account::TokenMode;
+use crate::auth::secret::ExposeSecret as _;
+use crate::auth::sessions::token_mode::TokenMode;
 use crate::graphql::errors::{self, code};
 use crate::graphql::{RequestContext, TokenDelivery};
-use crate::startup::AppState;
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
 /// Most operations one batched request may carry (when batching is on).
@@ -199,7 +200,8 @@ fn body_of(response: &async_graphql::Response) -> serde_json::Value {
 fn deliver(http: &mut actix_web::HttpResponseBuilder, delivery: &TokenDelivery, state: &AppState) {
     if let TokenDelivery::Issue(tokens) = delivery
         && tokens.mode == TokenMode::Json
-        && let Ok(value) = HeaderValue::from_str(&format!("Bearer {}", tokens.access_token))
+        && let Ok(value) =
+            HeaderValue::from_str(&format!("Bearer {}", tokens.access_token.expose_secret()))
     {
         http.insert_header((header::AUTHORIZATION, value));
     }

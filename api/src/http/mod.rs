@@ -9,6 +9,7 @@ mod graphiql;
 mod graphql;
 mod probes;
 mod rejections;
+pub mod state;
 pub mod telemetry;
 
 use actix_web::web;

@@ -4,7 +4,7 @@ use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 use serde_json::json;
 
-use crate::startup::AppState;
+use super::state::AppState;
 
 /// The process is up.
 pub async fn health() -> HttpResponse {

@@ -39,7 +39,7 @@ impl Apps {
         let row = app::ActiveModel {
             id: Set(new.id),
             name: Set(new.name),
-            key_hash: Set(new.key_hash),
+            key_hash: Set(new.key_hash.into()),
             key_prefix: Set(new.key_prefix),
             origins: Set(new.origins),
             require_origin: Set(new.require_origin),

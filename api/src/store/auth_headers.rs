@@ -76,7 +76,7 @@ impl AuthHeaders {
             id: new.id,
             user_id: new.user_id,
             name: new.name,
-            token_hash: new.token_hash,
+            token_hash: new.token_hash.into(),
             prefix: new.prefix,
             created_at: now,
             last_used_at: None,

@@ -84,7 +84,7 @@ async fn insert(
     signing_key::ActiveModel {
         kid: Set(kid),
         algorithm: Set("EdDSA".to_owned()),
-        private_key: Set(private_key),
+        private_key: Set(private_key.into()),
         public_key: Set(public_key),
         created_at: Set(now),
         retired_at: Set(None),

@@ -18,6 +18,9 @@ use anyhow::Context as _;
 use latchkey_migration::{Migrator, MigratorTrait as _};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection};
 
+use crate::config::Settings;
+use secrecy::ExposeSecret as _;
+
 pub use error::StoreError;
 
 /// Connections in a SQLite pool: enough for every core to read at once, with some slack.
@@ -26,14 +29,12 @@ const SQLITE_CONNECTIONS: u32 = 8;
 /// The connection pool, and on SQLite this process's turn to write.
 ///
 /// SQLite lets one connection write at a time. A writer that finds the lock taken sleeps
-/// in SQLite's busy handler, in growing steps (1, 2, 5, 10, ... 100 ms), so under load
-/// writes waited for sleeps rather than for each other: `refresh` had a p99 of 125-370 ms
-/// (bench/run.sh). Here a writer first takes its turn in-process, in order, and starts the
-/// moment the one before it commits: refresh's p99 fell to ~17 ms at the same
-/// throughput. The busy timeout stays for writers in other processes (the CLI).
-/// (Tried first: a separate one-connection pool for writes and `query_only` connections
-/// for reads. It queued writers just the same, but refresh throughput fell from ~1,700
-/// to ~650/s, so the turn is a lock on the one pool instead.)
+/// in SQLite's busy handler, in growing steps, so under load writes would wait for sleeps
+/// rather than for each other. Here a writer first takes its turn in-process, in order,
+/// and starts the moment the one before it commits. The busy timeout stays for writers
+/// in other processes (the CLI). The turn is a lock on the one pool rather than a
+/// separate pool for writes, which queues writers just the same but costs throughput.
+/// Figures, and the alternative tried: bench/README.md.
 #[derive(Clone)]
 pub(crate) struct Db {
     pool: DatabaseConnection,
@@ -136,6 +137,16 @@ impl Store {
             totp: totp::Totp::new(db.clone()),
             db,
         }
+    }
+
+    /// The store the settings name, migrated first unless `auto_migrate` is off: how the
+    /// server and every CLI command open the database.
+    pub async fn open(settings: &Settings) -> anyhow::Result<Store> {
+        let store = Store::connect(settings.database_url.expose_secret()).await?;
+        if settings.auto_migrate {
+            store.migrate().await?;
+        }
+        Ok(store)
     }
 
     /// Applies pending migrations.

@@ -6,6 +6,7 @@
 //! two, cannot both win.
 
 use chrono::{DateTime, Utc};
+use latchkey_entity::sensitive::SensitiveText;
 use latchkey_entity::{refresh_token, session, user};
 use sea_orm::sea_query::{Expr, ExprTrait as _, SimpleExpr};
 use sea_orm::{
@@ -29,8 +30,8 @@ pub struct Sessions {
     db: Db,
     /// The SQL text of [`Sessions::find_with_user`], built once. Every request that
     /// carries an access token runs that query, and having sea-query assemble the same
-    /// text each time (quoting each identifier, formatting) was about 20k of the 346k
-    /// instructions of a `me` request (`bench/profile.sh`); only the session id changes.
+    /// text each time (quoting each identifier, formatting) is work repeated for nothing:
+    /// only the session id changes.
     find_with_user_sql: Arc<str>,
 }
 
@@ -125,9 +126,11 @@ impl Sessions {
         &self,
         token_hash: &str,
     ) -> Result<Option<RefreshTokenRow>, StoreError> {
-        Ok(refresh_token::Entity::find_by_id(token_hash.to_owned())
-            .unique(self.db.reader())
-            .await?)
+        Ok(
+            refresh_token::Entity::find_by_id(SensitiveText::from(token_hash))
+                .unique(self.db.reader())
+                .await?,
+        )
     }
 
     /// Supersedes `old_hash` and records `new_hash` as its successor, in one transaction.
@@ -237,7 +240,7 @@ async fn insert_token(
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     refresh_token::Entity::insert(refresh_token::ActiveModel {
-        token_hash: Set(hash.to_owned()),
+        token_hash: Set(hash.into()),
         session_id: Set(session_id),
         created_at: Set(now),
         superseded_at: Set(None),

@@ -47,7 +47,7 @@ impl Totp {
     ) -> Result<bool, StoreError> {
         let written = totp::Entity::insert(totp::ActiveModel {
             user_id: Set(user_id),
-            secret: Set(secret.to_owned()),
+            secret: Set(secret.into()),
             enabled_at: Set(None),
             last_used_step: Set(None),
             created_at: Set(now),
@@ -100,7 +100,7 @@ impl Totp {
             .map(|hash| totp_recovery_code::ActiveModel {
                 id: Set(Uuid::now_v7()),
                 user_id: Set(user_id),
-                code_hash: Set(hash.clone()),
+                code_hash: Set(hash.as_str().into()),
                 created_at: Set(now),
                 used_at: Set(None),
             });

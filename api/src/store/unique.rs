@@ -6,9 +6,9 @@ use sea_orm::{ConnectionTrait, DbErr, EntityTrait, Select, SelectTwo};
 ///
 /// SeaORM's `.one()` appends `LIMIT ?` with the 1 as a bound parameter. SQLite takes a
 /// bound LIMIT as something the query plan may depend on, so every execution of such a
-/// statement recompiles it: in `bench/profile.sh`, recompiling its two lookups was 19%
-/// of the instructions of a `me` request. A unique key selects at most one row and
-/// needs no LIMIT, so these statements compile once per connection and are reused.
+/// statement recompiles it, on the path of every authenticated request. A unique key
+/// selects at most one row and needs no LIMIT, so these statements compile once per
+/// connection and are reused.
 pub(super) trait UniqueRow {
     type Row;
     async fn unique<C: ConnectionTrait>(self, db: &C) -> Result<Option<Self::Row>, DbErr>;

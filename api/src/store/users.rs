@@ -47,7 +47,7 @@ impl Users {
             firstname: Set(new.firstname),
             lastname: Set(new.lastname),
             role: Set(new.role.to_owned()),
-            password_hash: Set(new.password_hash),
+            password_hash: Set(new.password_hash.into()),
             password_changed_at: Set(new.now),
             created_at: Set(new.now),
             totp_enabled_at: Set(None),

@@ -1,4 +1,4 @@
-// The README's example (section "Clients"): the generated, typed operations through
+// The example in docs/clients.md: the generated, typed operations through
 // LatchkeyClient. Compiled by `tsc` and run against a live server by test/client.test.mjs.
 
 import { LatchkeyClient, LatchkeyError } from './client.js';

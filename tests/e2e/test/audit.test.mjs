@@ -1,6 +1,6 @@
 // The GraphQL-over-HTTP audit of the `graphql-http` package (`auditServer`) against
 // `POST /graphql` of a release server. Every MUST passes. Every SHOULD passes, or is listed
-// in `audit-skips.json` with its reason, and named in the README (Clients section) too.
+// in `audit-skips.json` with its reason, and named in docs/clients.md too.
 // MAYs are reported, and skipped when the server chose not to.
 
 import assert from 'node:assert/strict';
@@ -14,7 +14,7 @@ import { E2E_ROOT, REPO_ROOT } from '../harness/paths.mjs';
 import { startServer } from '../harness/server.mjs';
 
 const skips = JSON.parse(readFileSync(join(E2E_ROOT, 'audit-skips.json'), 'utf8'));
-const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
+const clientsDoc = readFileSync(join(REPO_ROOT, 'docs', 'clients.md'), 'utf8');
 
 const server = await startServer({ name: 'audit' });
 after(() => server.stop());
@@ -48,11 +48,11 @@ for (const result of results) {
         break;
       case 'SHOULD':
         if (result.id in skips) {
-          // A documented exception must still be one, or the README would say something false.
-          assert.ok(!passed, `${result.id} passes now: remove it from audit-skips.json and the README`);
+          // A documented exception must still be one, or docs/clients.md would say something false.
+          assert.ok(!passed, `${result.id} passes now: remove it from audit-skips.json and docs/clients.md`);
           t.skip(`documented exception: ${skips[result.id]}`);
         } else {
-          assert.ok(passed, `${await explain(result)}\n(fix it, or list it in audit-skips.json and the README with the reason)`);
+          assert.ok(passed, `${await explain(result)}\n(fix it, or list it in audit-skips.json and docs/clients.md with the reason)`);
         }
         break;
       default:
@@ -66,7 +66,7 @@ test('every documented exception is a SHOULD of this audit and is named in the R
     const result = results.find((r) => r.id === id);
     assert.ok(result, `${id} is not an audit of this graphql-http version`);
     assert.equal(level(result), 'SHOULD', `${id} is a ${level(result)}: only SHOULDs may be skipped`);
-    assert.ok(readme.includes(id), `README.md does not explain the skipped audit ${id}`);
+    assert.ok(clientsDoc.includes(id), `docs/clients.md does not explain the skipped audit ${id}`);
   }
 });
 

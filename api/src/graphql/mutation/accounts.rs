@@ -2,12 +2,12 @@
 
 use async_graphql::{Context, Object};
 
-use crate::auth::account::Role;
-use crate::auth::password_change::ChangePasswordRequest;
-use crate::auth::service::RegisterRequest;
+use crate::auth::accounts::account::Role;
+use crate::auth::accounts::registration::RegisterRequest;
+use crate::auth::passwords::change::ChangePasswordRequest;
 use crate::graphql::context::{authenticator, optional_principal, request_context};
 use crate::graphql::errors::ApiError;
-use crate::graphql::types::{ChangePasswordInput, RegisterInput, User};
+use crate::graphql::types::{ChangePasswordInput, RegisterInput, Secret, User};
 
 #[derive(Default)]
 pub struct AccountMutations;
@@ -26,7 +26,7 @@ impl AccountMutations {
                 RegisterRequest {
                     username: input.username,
                     email: input.email,
-                    password: input.password,
+                    password: input.password.into_inner(),
                     firstname: input.firstname,
                     lastname: input.lastname,
                     role: Role::User,
@@ -53,9 +53,9 @@ impl AccountMutations {
                 ChangePasswordRequest {
                     username: input.username,
                     email: input.email,
-                    current_password: input.current_password,
-                    new_password: input.new_password,
-                    otp: input.otp,
+                    current_password: input.current_password.into_inner(),
+                    new_password: input.new_password.into_inner(),
+                    otp: input.otp.map(Secret::into_inner),
                     client: request_context(ctx)?.client.clone(),
                 },
             )

@@ -3,10 +3,10 @@
 use async_graphql::{Context, ID, Object};
 
 use crate::auth::AuthError;
-use crate::auth::personal_tokens::PersonalTokenRef;
+use crate::auth::personal_tokens::management::PersonalTokenRef;
 use crate::graphql::context::{authenticator, principal};
 use crate::graphql::errors::ApiError;
-use crate::graphql::types::{DateTime, NewAuthHeader};
+use crate::graphql::types::{DateTime, NewAuthHeader, Secret};
 
 #[derive(Default)]
 pub struct AuthHeaderMutations;
@@ -38,12 +38,12 @@ impl AuthHeaderMutations {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The auth header's id, from `authHeaders`.")] id: Option<ID>,
-        #[graphql(secret, desc = "The token itself (`lk_...`).")] token: Option<String>,
+        #[graphql(secret, desc = "The token itself (`lk_...`).")] token: Option<Secret>,
     ) -> Result<bool, ApiError> {
         let who = principal(ctx).await?;
         let target = match (id, token) {
             (Some(id), None) => PersonalTokenRef::Id(id.0),
-            (None, Some(token)) => PersonalTokenRef::Token(token),
+            (None, Some(token)) => PersonalTokenRef::Token(token.into_inner()),
             (Some(_), Some(_)) | (None, None) => {
                 return Err(AuthError::bad_input("id", "give exactly one of id or token").into());
             }

@@ -3,12 +3,14 @@
 use async_graphql::{Context, ID, Object};
 
 use crate::auth::AuthError;
-use crate::auth::service::{LoginRequest, LogoutTarget, SessionTokens};
+use crate::auth::sessions::issued::SessionTokens;
+use crate::auth::sessions::login::LoginRequest;
+use crate::auth::sessions::logout::LogoutTarget;
 use crate::graphql::context::{
     IssuedTokens, TokenDelivery, authenticator, optional_principal, principal, request_context,
 };
 use crate::graphql::errors::ApiError;
-use crate::graphql::types::{AuthPayload, LoginInput, TokenMode};
+use crate::graphql::types::{AuthPayload, LoginInput, Secret, TokenMode};
 
 #[derive(Default)]
 pub struct SessionMutations;
@@ -28,8 +30,8 @@ impl SessionMutations {
             .login(LoginRequest {
                 username: input.username,
                 email: input.email,
-                password: input.password,
-                otp: input.otp,
+                password: input.password.into_inner(),
+                otp: input.otp.map(Secret::into_inner),
                 mode: input.mode.unwrap_or(TokenMode::Json).into(),
                 client: request.client.clone(),
             })
@@ -44,12 +46,13 @@ impl SessionMutations {
         &self,
         ctx: &Context<'_>,
         #[graphql(secret, desc = "The refresh token; omit it to use the refresh cookie.")]
-        refresh_token: Option<String>,
+        refresh_token: Option<Secret>,
         #[graphql(desc = "How to deliver the new tokens; defaults to the session's mode.")]
         mode: Option<TokenMode>,
     ) -> Result<AuthPayload, ApiError> {
         let request = request_context(ctx)?;
         let presented = refresh_token
+            .map(Secret::into_inner)
             .or_else(|| request.refresh_cookie.clone())
             .ok_or(AuthError::Unauthenticated("refresh token required"))?;
         let tokens = authenticator(ctx)?
@@ -69,7 +72,7 @@ impl SessionMutations {
         &self,
         ctx: &Context<'_>,
         #[graphql(secret, desc = "The refresh token of the session to end.")] refresh_token: Option<
-            String,
+            Secret,
         >,
         #[graphql(
             default_with = "Some(false)",
@@ -79,7 +82,10 @@ impl SessionMutations {
     ) -> Result<bool, ApiError> {
         let request = request_context(ctx)?;
         request.deliver(TokenDelivery::ClearCookies);
-        let target = match refresh_token.or_else(|| request.refresh_cookie.clone()) {
+        let presented = refresh_token
+            .map(Secret::into_inner)
+            .or_else(|| request.refresh_cookie.clone());
+        let target = match presented {
             Some(token) => LogoutTarget::RefreshToken(token),
             None => match optional_principal(ctx).await? {
                 Some(who) => match who.session_id() {
@@ -118,7 +124,7 @@ fn issue(ctx: &Context<'_>, tokens: &SessionTokens) -> Result<AuthPayload, ApiEr
         issued_at: tokens.access.issued_at,
         access_token: tokens.access.token.clone(),
         access_expires_at: tokens.access.expires_at,
-        refresh_token: tokens.refresh.expose().to_owned(),
+        refresh_token: tokens.refresh.expose().into(),
         session_expires_at: tokens.session_expires_at,
     }));
     Ok(AuthPayload::new(tokens, ttl_ms))

@@ -2,9 +2,10 @@
 
 use async_graphql::{Context, Object};
 
+use crate::auth::secret::ExposeSecret as _;
 use crate::graphql::context::{authenticator, principal, request_context};
 use crate::graphql::errors::ApiError;
-use crate::graphql::types::TotpEnrollment;
+use crate::graphql::types::{Secret, TotpEnrollment};
 
 #[derive(Default)]
 pub struct TotpMutations;
@@ -27,13 +28,18 @@ impl TotpMutations {
     async fn confirm_totp(
         &self,
         ctx: &Context<'_>,
-        #[graphql(secret, desc = "The 6-digit code the authenticator app shows now.")] otp: String,
+        #[graphql(secret, desc = "The 6-digit code the authenticator app shows now.")] otp: Secret,
     ) -> Result<Vec<String>, ApiError> {
         let who = principal(ctx).await?;
         let ip = request_context(ctx)?.client.ip.clone();
-        Ok(authenticator(ctx)?
-            .confirm_totp(&who, &otp, ip.as_deref())
-            .await?)
+        let codes = authenticator(ctx)?
+            .confirm_totp(&who, &otp.into_inner(), ip.as_deref())
+            .await?;
+        // The answer is the one place the codes are shown.
+        Ok(codes
+            .iter()
+            .map(|code| code.expose_secret().to_owned())
+            .collect())
     }
 
     /// Turns TOTP off and deletes the recovery codes. Needs the password
@@ -42,13 +48,18 @@ impl TotpMutations {
     async fn disable_totp(
         &self,
         ctx: &Context<'_>,
-        #[graphql(secret, desc = "Your password.")] password: String,
-        #[graphql(secret, desc = "A current code from the app, or a recovery code.")] otp: String,
+        #[graphql(secret, desc = "Your password.")] password: Secret,
+        #[graphql(secret, desc = "A current code from the app, or a recovery code.")] otp: Secret,
     ) -> Result<bool, ApiError> {
         let who = principal(ctx).await?;
         let ip = request_context(ctx)?.client.ip.clone();
         Ok(authenticator(ctx)?
-            .disable_totp(&who, password, &otp, ip.as_deref())
+            .disable_totp(
+                &who,
+                password.into_inner(),
+                &otp.into_inner(),
+                ip.as_deref(),
+            )
             .await?)
     }
 }

@@ -1,7 +1,7 @@
 use async_graphql::{ID, SimpleObject};
 
 use super::DateTime;
-use crate::auth::personal_tokens::{NewPersonalToken, PersonalToken};
+use crate::auth::personal_tokens::management::{NewPersonalToken, PersonalToken};
 
 /// A personal token ("auth header"): a long-lived credential for scripts and servers,
 /// sent as `Authorization: Bearer lk_...`. Listings never show the token itself.
@@ -22,12 +22,20 @@ pub struct AuthHeader {
 }
 
 /// A personal token just made. The only time `token` is shown: store it now.
-#[derive(SimpleObject, Debug)]
+#[derive(SimpleObject)]
 pub struct NewAuthHeader {
     /// The new auth header as listings will show it.
     pub auth_header: AuthHeader,
     /// The token (`lk_...`), shown this once; only its hash is kept.
     pub token: String,
+}
+
+impl std::fmt::Debug for NewAuthHeader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewAuthHeader")
+            .field("auth_header", &self.auth_header)
+            .finish_non_exhaustive()
+    }
 }
 
 impl From<PersonalToken> for AuthHeader {

@@ -1,6 +1,7 @@
 use async_graphql::Enum;
 
-use crate::auth::account;
+use crate::auth::accounts::account;
+use crate::auth::sessions::token_mode;
 
 /// How `login` and `refresh` deliver tokens.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,22 +17,22 @@ pub enum TokenMode {
     Session,
 }
 
-impl From<TokenMode> for account::TokenMode {
+impl From<TokenMode> for token_mode::TokenMode {
     fn from(mode: TokenMode) -> Self {
         match mode {
-            TokenMode::Json => account::TokenMode::Json,
-            TokenMode::Cookie => account::TokenMode::Cookie,
-            TokenMode::Session => account::TokenMode::Session,
+            TokenMode::Json => token_mode::TokenMode::Json,
+            TokenMode::Cookie => token_mode::TokenMode::Cookie,
+            TokenMode::Session => token_mode::TokenMode::Session,
         }
     }
 }
 
-impl From<account::TokenMode> for TokenMode {
-    fn from(mode: account::TokenMode) -> Self {
+impl From<token_mode::TokenMode> for TokenMode {
+    fn from(mode: token_mode::TokenMode) -> Self {
         match mode {
-            account::TokenMode::Json => TokenMode::Json,
-            account::TokenMode::Cookie => TokenMode::Cookie,
-            account::TokenMode::Session => TokenMode::Session,
+            token_mode::TokenMode::Json => TokenMode::Json,
+            token_mode::TokenMode::Cookie => TokenMode::Cookie,
+            token_mode::TokenMode::Session => TokenMode::Session,
         }
     }
 }

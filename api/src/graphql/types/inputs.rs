@@ -1,6 +1,6 @@
 use async_graphql::InputObject;
 
-use super::TokenMode;
+use super::{Secret, TokenMode};
 
 /// A new account.
 #[derive(InputObject, Debug)]
@@ -11,7 +11,7 @@ pub struct RegisterInput {
     pub email: Option<String>,
     /// 8 to 256 characters, not the username or email.
     #[graphql(secret)]
-    pub password: String,
+    pub password: Secret,
     /// Given name.
     pub firstname: Option<String>,
     /// Family name.
@@ -29,14 +29,14 @@ pub struct ChangePasswordInput {
     pub email: Option<String>,
     /// The password in use now (also when it has expired).
     #[graphql(secret)]
-    pub current_password: String,
+    pub current_password: Secret,
     /// The new password: 8 to 256 characters, not the username or email, not a common
     /// password, and not the current one.
     #[graphql(secret)]
-    pub new_password: String,
+    pub new_password: Secret,
     /// The current one-time password, when the account has TOTP enabled.
     #[graphql(secret)]
-    pub otp: Option<String>,
+    pub otp: Option<Secret>,
 }
 
 /// Credentials for `login`: exactly one of `username` or `email`, and the password.
@@ -48,10 +48,10 @@ pub struct LoginInput {
     pub email: Option<String>,
     /// The password.
     #[graphql(secret)]
-    pub password: String,
+    pub password: Secret,
     /// The current one-time password, when the account has TOTP enabled.
     #[graphql(secret)]
-    pub otp: Option<String>,
+    pub otp: Option<Secret>,
     /// How to deliver the tokens.
     #[graphql(default_with = "Some(TokenMode::Json)")]
     pub mode: Option<TokenMode>,

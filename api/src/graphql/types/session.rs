@@ -1,7 +1,7 @@
 use async_graphql::{ID, SimpleObject};
 
 use super::DateTime;
-use crate::auth::sessions::LiveSession;
+use crate::auth::sessions::listing::LiveSession;
 
 /// A login session: one `login` and the chain of refreshes that followed it.
 #[derive(SimpleObject, Debug, Clone)]

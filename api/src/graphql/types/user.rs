@@ -1,7 +1,7 @@
 use async_graphql::{ID, SimpleObject};
 
 use super::{DateTime, Role};
-use crate::auth::account::Account;
+use crate::auth::accounts::account::Account;
 
 /// An account.
 #[derive(SimpleObject, Debug, Clone)]

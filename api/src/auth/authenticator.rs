@@ -1,0 +1,99 @@
+//! The authentication service: the one object the GraphQL layer calls.
+//!
+//! It holds one of each capability and the clock. Its methods are written beside the
+//! capability that owns their outcome (`sessions/login.rs`, `passwords/change.rs`, ...);
+//! each uses the capabilities only through their public methods.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use super::accounts::directory::AccountDirectory;
+use super::clock::Clock;
+use super::passwords::expiry::PasswordAge;
+use super::passwords::hasher::PasswordHasher;
+use super::passwords::stored::StoredPasswords;
+use super::personal_tokens::ledger::PersonalTokenLedger;
+use super::sessions::ledger::SessionLedger;
+use super::throttle::gate::Throttle;
+use super::tokens::authority::TokenAuthority;
+use super::totp::factor::TotpFactor;
+use crate::config::Settings;
+use crate::store::Store;
+
+/// Switches that change what the API offers.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Offered {
+    pub signup: bool,
+    pub api_keys_required: bool,
+}
+
+pub struct Authenticator {
+    pub(super) clock: Arc<dyn Clock>,
+    pub(super) offered: Offered,
+    pub(super) accounts: AccountDirectory,
+    pub(super) passwords: StoredPasswords,
+    pub(super) tokens: TokenAuthority,
+    pub(super) sessions: SessionLedger,
+    pub(super) personal_tokens: PersonalTokenLedger,
+    pub(super) throttle: Throttle,
+    pub(super) totp: TotpFactor,
+}
+
+impl Authenticator {
+    /// Starts every capability: the hashing threads, and the signing keys (creating the
+    /// first one if the database has none).
+    pub async fn start(
+        settings: &Settings,
+        store: Store,
+        clock: Arc<dyn Clock>,
+    ) -> anyhow::Result<Authenticator> {
+        let now = clock.now();
+        let hasher = PasswordHasher::new(&settings.hashing)?;
+        let tokens = TokenAuthority::start(settings, store.keys.clone(), now).await?;
+        let password_age = PasswordAge::new(settings.password_max_age);
+        Ok(Authenticator {
+            offered: Offered {
+                signup: settings.signup,
+                api_keys_required: settings.api_keys_required,
+            },
+            accounts: AccountDirectory::new(store.users.clone(), password_age),
+            passwords: StoredPasswords::new(hasher, store.users.clone()),
+            tokens,
+            sessions: SessionLedger::new(
+                store.sessions.clone(),
+                settings.session_ttl,
+                settings.refresh_reuse_grace,
+            ),
+            personal_tokens: PersonalTokenLedger::new(store.auth_headers.clone()),
+            throttle: Throttle::new(
+                store.login_throttle.clone(),
+                settings.login_free_failures,
+                settings.login_lock_max,
+                settings.ip_failures_per_minute,
+            ),
+            totp: TotpFactor::new(store.totp.clone()),
+            clock,
+        })
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    /// Re-reads the signing keys, so a rotation made by another process takes effect here:
+    /// its new key becomes the signer and the JWKS follows.
+    pub async fn reload_keys(&self) -> anyhow::Result<()> {
+        self.tokens.reload(self.now()).await
+    }
+
+    pub fn access_token_ttl(&self) -> Duration {
+        self.tokens.ttl()
+    }
+
+    /// The public signing keys (RFC 7517).
+    pub fn jwks(&self) -> serde_json::Value {
+        self.tokens.jwks()
+    }
+}

@@ -1,0 +1,70 @@
+//! Passwords as the account row keeps them: checking one, storing a new one, and quietly
+//! upgrading a hash made with weaker parameters than configured.
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::hasher::{PasswordHasher, Verification};
+use super::password::Password;
+use crate::auth::error::AuthError;
+use crate::store::users::{UserRow, Users};
+
+/// Checks and stores account passwords.
+pub struct StoredPasswords {
+    hasher: PasswordHasher,
+    users: Users,
+}
+
+impl StoredPasswords {
+    pub fn new(hasher: PasswordHasher, users: Users) -> StoredPasswords {
+        StoredPasswords { hasher, users }
+    }
+
+    /// Whether `password` is the account's. With no account it still costs one hash, so
+    /// timing does not tell an unknown name from a wrong password (the answer is then
+    /// always `Mismatch`).
+    pub async fn check(
+        &self,
+        password: &Password,
+        account: Option<&UserRow>,
+    ) -> Result<Verification, AuthError> {
+        let stored = account.map(|row| row.password_hash.expose());
+        self.hasher.verify(password, stored).await
+    }
+
+    /// A PHC string for a new password.
+    pub async fn hash(&self, password: &Password) -> Result<String, AuthError> {
+        self.hasher.hash(password).await
+    }
+
+    /// Replaces the account's password hash, if it is still `expected` (a concurrent
+    /// change wins otherwise: `false`), and ends every session but `keep`.
+    pub async fn replace(
+        &self,
+        row: &UserRow,
+        new_hash: String,
+        keep: Option<Uuid>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, AuthError> {
+        Ok(self
+            .users
+            .change_password(row.id, row.password_hash.expose(), new_hash, keep, now)
+            .await?)
+    }
+
+    /// Rehashes a right password that was stored with weaker parameters than configured.
+    /// Best effort: a failed upgrade leaves the old (still valid) hash in place.
+    pub async fn upgrade(&self, row: &UserRow, password: &Password) {
+        let upgraded = match self.hasher.hash(password).await {
+            Ok(hash) => self
+                .users
+                .upgrade_password_hash(row.id, row.password_hash.expose(), hash)
+                .await
+                .map_err(AuthError::from),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = upgraded {
+            tracing::warn!(user_id = %row.id, error = %e, "could not upgrade the password hash");
+        }
+    }
+}

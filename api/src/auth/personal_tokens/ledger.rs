@@ -1,0 +1,123 @@
+//! Personal tokens in the database: making one, listing, deleting, and checking a
+//! presented one.
+//!
+//! A token is shown once, at creation; only its SHA-256 is stored, found by a unique index
+//! and compared in constant time. It stops working at once when deleted, when it expires,
+//! or when its owner is deleted (the rows cascade).
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::use_recorder::{RECORD_USE_EVERY, UseRecorder};
+use crate::auth::error::AuthError;
+use crate::auth::secret::{OpaqueSecret, TokenHash};
+use crate::store::auth_headers::{AddRefused, AuthHeaderRow, AuthHeaders, NewAuthHeader};
+use crate::store::users::UserRow;
+
+/// Every personal token starts with this.
+pub const PREFIX: &str = "lk_";
+/// Live (unexpired) tokens one user may hold.
+pub const LIVE_LIMIT: u64 = 50;
+
+pub struct PersonalTokenLedger {
+    auth_headers: AuthHeaders,
+    uses: UseRecorder,
+}
+
+/// Why a token could not be made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AddRefusal {
+    /// The owner already holds [`LIVE_LIMIT`] live tokens.
+    AtLimit,
+    /// The owner was deleted meanwhile.
+    NoOwner,
+}
+
+impl PersonalTokenLedger {
+    pub fn new(auth_headers: AuthHeaders) -> PersonalTokenLedger {
+        PersonalTokenLedger {
+            auth_headers,
+            uses: UseRecorder::default(),
+        }
+    }
+
+    /// Makes a token for `owner`, unless they hold [`LIVE_LIMIT`] live ones already
+    /// (counted and inserted atomically).
+    pub async fn add(
+        &self,
+        owner: Uuid,
+        name: String,
+        expires_at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<Result<(OpaqueSecret, AuthHeaderRow), AddRefusal>, AuthError> {
+        let token = OpaqueSecret::generate(PREFIX);
+        let new = NewAuthHeader {
+            id: Uuid::now_v7(),
+            user_id: owner,
+            name,
+            token_hash: token.hash().as_str().to_owned(),
+            prefix: token.shown_prefix(PREFIX),
+            expires_at,
+        };
+        Ok(match self.auth_headers.add(new, LIVE_LIMIT, now).await? {
+            Ok(row) => Ok((token, row)),
+            Err(AddRefused::AtLimit(_)) => Err(AddRefusal::AtLimit),
+            Err(AddRefused::NoOwner) => Err(AddRefusal::NoOwner),
+        })
+    }
+
+    /// `owner`'s tokens, newest first, expired ones included.
+    pub async fn of(&self, owner: Uuid) -> Result<Vec<AuthHeaderRow>, AuthError> {
+        Ok(self.auth_headers.of_user(owner).await?)
+    }
+
+    pub async fn delete_by_id(&self, owner: Uuid, id: Uuid) -> Result<bool, AuthError> {
+        Ok(self.auth_headers.delete_by_id(owner, id).await?)
+    }
+
+    /// Deletes `owner`'s token whose text is `raw`; `false` for anything else.
+    pub async fn delete_by_token(&self, owner: Uuid, raw: &str) -> Result<bool, AuthError> {
+        let Some(token) = OpaqueSecret::parse(PREFIX, raw) else {
+            return Ok(false);
+        };
+        Ok(self
+            .auth_headers
+            .delete_by_hash(owner, token.hash().as_str())
+            .await?)
+    }
+
+    /// The token's id and its owner, if `raw` is a live token. Records the use (at most
+    /// once a minute per token, in the background).
+    pub async fn authenticate(
+        &self,
+        raw: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(Uuid, UserRow), AuthError> {
+        const INVALID: AuthError = AuthError::Unauthenticated("invalid personal token");
+        let token = OpaqueSecret::parse(PREFIX, raw).ok_or(INVALID)?;
+        let hash = token.hash();
+        let (row, owner) = self
+            .auth_headers
+            .find_by_hash_with_user(hash.as_str())
+            .await?
+            .ok_or(INVALID)?;
+        if !hash.matches(&TokenHash::from_stored(row.token_hash.expose().to_owned())) {
+            return Err(INVALID);
+        }
+        if row.expires_at.is_some_and(|at| at <= now) {
+            return Err(AuthError::Unauthenticated("personal token expired"));
+        }
+        if self.uses.is_due(row.id) {
+            let table = self.auth_headers.clone();
+            let every =
+                chrono::Duration::from_std(RECORD_USE_EVERY).unwrap_or(chrono::Duration::MAX);
+            let id = row.id;
+            tokio::spawn(async move {
+                if let Err(e) = table.touch(id, now, every).await {
+                    tracing::warn!(auth_header_id = %id, error = %e, "could not record a personal token's use");
+                }
+            });
+        }
+        Ok((row.id, owner))
+    }
+}

@@ -1,0 +1,78 @@
+//! Proving who you are: the one sequence every flow that judges a password goes through
+//! (`login`, `changePassword`, `disableTotp`).
+//!
+//! The throttle is consulted before anything is checked; a wrong password, and a wrong
+//! one-time password, count as failures against the account; a missing one-time password
+//! (the first step of a two-step login) counts for nothing; a success forgets the failures.
+
+use uuid::Uuid;
+
+use super::authenticator::Authenticator;
+use super::error::AuthError;
+use super::passwords::hasher::Verification;
+use super::passwords::password::Password;
+use crate::store::users::UserRow;
+
+/// What a caller offers as proof of an account.
+pub(crate) struct Claim<'a> {
+    /// The account named, if it exists.
+    pub account: Option<UserRow>,
+    /// What failures are counted under: the account's id, or for a name no account has,
+    /// the stand-in from `throttle::account_lock::account_throttle_key`.
+    pub throttle_key: Uuid,
+    pub password: &'a Password,
+    pub otp: Option<&'a str>,
+    pub ip: Option<&'a str>,
+}
+
+/// An account whose owner has proved who they are.
+pub(crate) struct Proven {
+    pub account: UserRow,
+    /// The password was right but hashed with weaker parameters than configured.
+    pub needs_rehash: bool,
+}
+
+impl Authenticator {
+    /// Checks the password, then the second factor, under the throttle. An unknown account
+    /// still costs one hash, so timing does not tell it from a wrong password.
+    pub(crate) async fn prove(&self, claim: Claim<'_>) -> Result<Proven, AuthError> {
+        let Claim {
+            account,
+            throttle_key,
+            password,
+            otp,
+            ip,
+        } = claim;
+        let attempt = self
+            .throttle
+            .begin_login(Some(throttle_key), ip, self.now())
+            .await?;
+        let verification = self.passwords.check(password, account.as_ref()).await?;
+        let account = match (account, verification) {
+            (Some(account), Verification::Match | Verification::MatchNeedsRehash) => account,
+            _ => {
+                self.throttle
+                    .login_failed(Some(throttle_key), ip, self.now())
+                    .await;
+                return Err(AuthError::InvalidCredentials);
+            }
+        };
+        if let Err(e) = self.totp.check(&account, otp, self.now()).await {
+            match e {
+                AuthError::InvalidOtp => {
+                    self.throttle
+                        .login_failed(Some(account.id), ip, self.now())
+                        .await;
+                }
+                _ => self.throttle.refund_login(ip, self.now()),
+            }
+            return Err(e);
+        }
+        self.throttle.login_succeeded(account.id, attempt).await;
+        self.throttle.refund_login(ip, self.now());
+        Ok(Proven {
+            account,
+            needs_rehash: verification == Verification::MatchNeedsRehash,
+        })
+    }
+}

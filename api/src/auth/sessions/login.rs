@@ -1,0 +1,70 @@
+//! Logging in: the throttle, the password, the second factor, the password's age, then a
+//! new session (API.md "Order of login checks").
+
+use super::issued::SessionTokens;
+use super::token_mode::TokenMode;
+use crate::auth::accounts::identifiers::LoginId;
+use crate::auth::authenticator::Authenticator;
+use crate::auth::client::ClientMeta;
+use crate::auth::error::AuthError;
+use crate::auth::passwords::password::Password;
+use crate::auth::proof::Claim;
+use crate::auth::secret::{ExposeSecret, SecretString};
+use crate::auth::throttle::account_lock::account_throttle_key;
+
+/// A login attempt, as it arrived.
+#[derive(Debug)]
+pub struct LoginRequest {
+    pub username: Option<String>,
+    pub email: Option<String>,
+    pub password: SecretString,
+    /// The one-time password or a recovery code; looked at only when TOTP is on.
+    pub otp: Option<SecretString>,
+    pub mode: TokenMode,
+    pub client: ClientMeta,
+}
+
+impl Authenticator {
+    /// Checks the password and opens a session.
+    pub async fn login(&self, request: LoginRequest) -> Result<SessionTokens, AuthError> {
+        let id = LoginId::parse(request.username.as_deref(), request.email.as_deref())?;
+        let password = Password::presented(request.password, "password")?;
+        let row = self.accounts.find_by_login(&id).await?;
+        // Throttle before the password is looked at. A name no account has is counted
+        // under a stand-in key, so it locks like a real one: answers never tell them apart.
+        let throttle_key = account_throttle_key(row.as_ref().map(|r| r.id), &id);
+        let proven = self
+            .prove(Claim {
+                account: row,
+                throttle_key,
+                password: &password,
+                otp: request.otp.as_ref().map(ExposeSecret::expose_secret),
+                ip: request.client.ip.as_deref(),
+            })
+            .await?;
+        let row = proven.account;
+        if proven.needs_rehash {
+            self.passwords.upgrade(&row, &password).await;
+        }
+        // Every factor is right, so the failures are forgotten even if the password has
+        // expired: the owner has proved who they are, and `changePassword` is next.
+        let now = self.now();
+        let account = self.accounts.view(&row);
+        if account.password_expires_at.is_some_and(|at| at <= now) {
+            return Err(AuthError::PasswordExpired);
+        }
+        let session = self
+            .sessions
+            .open(account.id, request.mode, request.client, now)
+            .await?;
+        let access = self.tokens.mint(account.id, session.id, now)?;
+        Ok(SessionTokens {
+            account,
+            access,
+            refresh: session.refresh,
+            session_id: session.id,
+            mode: request.mode,
+            session_expires_at: session.expires_at,
+        })
+    }
+}

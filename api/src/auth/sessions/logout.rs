@@ -1,0 +1,46 @@
+//! Logging out: ending the session a credential belongs to, or every session of its user.
+
+use uuid::Uuid;
+
+use crate::auth::authenticator::Authenticator;
+use crate::auth::error::AuthError;
+use crate::auth::secret::{ExposeSecret as _, SecretString};
+
+/// Which session `logout` should end.
+#[derive(Debug)]
+pub enum LogoutTarget {
+    /// The session of this refresh token: holding it is authority over its session.
+    RefreshToken(SecretString),
+    /// The session of the access token in use.
+    Session(Uuid),
+    Nothing,
+}
+
+impl Authenticator {
+    /// Ends the targeted session, or with `all_sessions` every session of its user.
+    /// `true` when something was revoked.
+    pub async fn logout(
+        &self,
+        target: LogoutTarget,
+        all_sessions: bool,
+    ) -> Result<bool, AuthError> {
+        let session_id = match target {
+            LogoutTarget::RefreshToken(presented) => {
+                match self.sessions.session_of(presented.expose_secret()).await? {
+                    Some(id) => id,
+                    None => return Ok(false),
+                }
+            }
+            LogoutTarget::Session(id) => id,
+            LogoutTarget::Nothing => return Ok(false),
+        };
+        let now = self.now();
+        if all_sessions {
+            self.sessions
+                .end_all_of_owner(session_id, "logout_all", now)
+                .await
+        } else {
+            self.sessions.end(session_id, "logout", now).await
+        }
+    }
+}

@@ -1,0 +1,58 @@
+//! Refreshing: rotating a refresh token and minting a new access token for its session.
+
+use super::issued::SessionTokens;
+use super::token_mode::TokenMode;
+use crate::auth::authenticator::Authenticator;
+use crate::auth::error::AuthError;
+use crate::auth::secret::{ExposeSecret as _, SecretString};
+use crate::auth::throttle::address_budget::ThrottledAction;
+
+impl Authenticator {
+    /// Rotates a refresh token. `mode: None` answers in the session's own mode.
+    ///
+    /// Throttled per client address on failures only (unknown, revoked, reused tokens):
+    /// every refresh takes a unit of the address budget and a success gives it back, so
+    /// the refreshes of many users behind one NAT never use it up.
+    pub async fn refresh(
+        &self,
+        presented: &SecretString,
+        mode: Option<TokenMode>,
+        ip: Option<&str>,
+    ) -> Result<SessionTokens, AuthError> {
+        self.throttle
+            .charge(ThrottledAction::Refresh, ip, self.now())?;
+        let outcome = self.rotate(presented.expose_secret(), mode).await;
+        if !matches!(
+            outcome,
+            Err(AuthError::Unauthenticated(_) | AuthError::RefreshTokenReused)
+        ) {
+            self.throttle
+                .refund(ThrottledAction::Refresh, ip, self.now());
+        }
+        outcome
+    }
+
+    async fn rotate(
+        &self,
+        presented: &str,
+        mode: Option<TokenMode>,
+    ) -> Result<SessionTokens, AuthError> {
+        let now = self.now();
+        let rotated = self.sessions.rotate(presented, now).await?;
+        let session = rotated.session;
+        let row = self
+            .accounts
+            .find(session.user_id)
+            .await?
+            .ok_or(AuthError::Unauthenticated("invalid refresh token"))?;
+        let access = self.tokens.mint(row.id, session.id, now)?;
+        Ok(SessionTokens {
+            account: self.accounts.view(&row),
+            access,
+            refresh: rotated.successor,
+            session_id: session.id,
+            mode: mode.unwrap_or_else(|| TokenMode::from_stored(&session.mode)),
+            session_expires_at: session.expires_at,
+        })
+    }
+}

@@ -1,0 +1,68 @@
+//! Turning two-factor authentication on and off: `enrollTotp`, `confirmTotp`,
+//! `disableTotp`.
+
+use super::factor::Enrollment;
+use crate::auth::authenticator::Authenticator;
+use crate::auth::error::AuthError;
+use crate::auth::passwords::password::Password;
+use crate::auth::principal::Principal;
+use crate::auth::proof::Claim;
+use crate::auth::secret::{ExposeSecret as _, SecretString};
+use crate::auth::throttle::address_budget::ThrottledAction;
+
+impl Authenticator {
+    /// Issues a fresh secret and stores it as pending, replacing a pending one. Refused
+    /// while TOTP is on. Only a logged-in session may enrol: a leaked personal token could
+    /// otherwise turn TOTP on with a secret of its holder's and lock the owner out.
+    pub async fn enroll_totp(&self, who: &Principal) -> Result<Enrollment, AuthError> {
+        if who.session_id().is_none() {
+            return Err(AuthError::Forbidden(
+                "a personal token cannot enrol TOTP: log in to enrol",
+            ));
+        }
+        let row = self.accounts.existing(who.user_id).await?;
+        self.totp.enroll(row.id, &row.username, self.now()).await
+    }
+
+    /// Checks a code against the pending secret and turns TOTP on. Returns the recovery
+    /// codes, as shown to the user: the only time they exist in the clear.
+    pub async fn confirm_totp(
+        &self,
+        who: &Principal,
+        otp: &SecretString,
+        ip: Option<&str>,
+    ) -> Result<Vec<SecretString>, AuthError> {
+        self.throttle
+            .charge(ThrottledAction::Totp, ip, self.now())?;
+        self.totp
+            .confirm(who.user_id, otp.expose_secret(), self.now())
+            .await
+    }
+
+    /// Turns TOTP off, given the password and a current code (or a recovery code), and
+    /// deletes the recovery codes. `false` when TOTP was not on (a pending enrolment is
+    /// discarded all the same).
+    pub async fn disable_totp(
+        &self,
+        who: &Principal,
+        password: SecretString,
+        otp: &SecretString,
+        ip: Option<&str>,
+    ) -> Result<bool, AuthError> {
+        // Guessing the password or a code here is guessing a login credential: the same
+        // per-address budget and account lock apply.
+        self.throttle
+            .charge(ThrottledAction::Totp, ip, self.now())?;
+        let password = Password::presented(password, "password")?;
+        let account = self.accounts.existing(who.user_id).await?;
+        self.prove(Claim {
+            account: Some(account),
+            throttle_key: who.user_id,
+            password: &password,
+            otp: Some(otp.expose_secret()),
+            ip,
+        })
+        .await?;
+        self.totp.disable(who.user_id).await
+    }
+}

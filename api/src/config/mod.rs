@@ -1,0 +1,439 @@
+//! Typed settings: built-in defaults, then `latchkey.toml`, then the environment.
+//!
+//! [`RawSettings`] is what an operator writes (durations as `15m`, origins as a
+//! comma-separated list); [`Settings::from_raw`] checks every value and names the
+//! setting that is wrong, so a bad configuration stops the start with a clear message.
+
+mod raw;
+mod values;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+
+use secrecy::SecretString;
+
+use raw::NON_SETTING_VARS;
+pub use raw::RawSettings;
+pub use values::{
+    BootstrapAdmin, ConfigError, CookieSettings, HashingSettings, LogFormat, SameSite,
+};
+use values::{cookie_name, invalid, parse_duration};
+
+/// The configuration file read when neither `--config` nor `LATCHKEY_CONFIG` names one.
+pub const DEFAULT_CONFIG_FILE: &str = "latchkey.toml";
+
+/// Checked settings: every value here is usable as it is.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub bind: String,
+    /// May carry a password, so it is a secret (`Store::connect` redacts it in messages).
+    pub database_url: SecretString,
+    pub access_token_ttl: Duration,
+    pub session_ttl: Duration,
+    pub refresh_reuse_grace: Duration,
+    pub password_max_age: Option<Duration>,
+    pub signup: bool,
+    pub admin: Option<BootstrapAdmin>,
+    pub issuer: String,
+    pub audience: String,
+    /// A PEM (PKCS#8) Ed25519 private key that signs every access token, instead of the
+    /// keys kept in the database. Rotating it is the operator's job (replace the file).
+    pub signing_key_file: Option<PathBuf>,
+    pub cookies: CookieSettings,
+    /// Origins allowed by CORS besides every app's own, as written (trimmed, no empty
+    /// entries). The HTTP layer parses them at start and names this setting if one is not
+    /// an origin.
+    pub cors_origins: Vec<String>,
+    pub api_keys_required: bool,
+    pub graphiql: bool,
+    pub introspection: bool,
+    pub batching: bool,
+    pub max_body_bytes: usize,
+    pub max_query_depth: usize,
+    pub max_query_complexity: usize,
+    /// Consecutive failed logins an account may have before it is locked.
+    pub login_free_failures: u32,
+    /// The longest lock; locks double from 1 s up to it.
+    pub login_lock_max: Duration,
+    /// Failures one client address may cause per minute (per action, per instance).
+    pub ip_failures_per_minute: u32,
+    pub log_format: LogFormat,
+    pub auto_migrate: bool,
+    pub hashing: HashingSettings,
+}
+
+/// Access tokens live between these bounds, so `expires` (milliseconds) fits a GraphQL `Int`.
+const ACCESS_TTL_MIN: Duration = Duration::from_secs(10);
+const ACCESS_TTL_MAX: Duration = Duration::from_secs(24 * 60 * 60);
+/// Locks start at 1 s, and no lock may last longer than a day: an owner is never locked
+/// out for good.
+const LOCK_MAX_MIN: Duration = Duration::from_secs(1);
+const LOCK_MAX_MAX: Duration = Duration::from_secs(24 * 60 * 60);
+
+impl Settings {
+    /// Defaults, then the configuration file, then the environment.
+    ///
+    /// `config_path` is `--config`; without it `LATCHKEY_CONFIG`, then `latchkey.toml`
+    /// in the working directory if it exists. A file named explicitly must exist.
+    pub fn load(config_path: Option<&Path>) -> Result<Settings, ConfigError> {
+        let explicit = config_path
+            .map(Path::to_path_buf)
+            .or_else(|| std::env::var_os("LATCHKEY_CONFIG").map(PathBuf::from));
+        let mut figment = Figment::from(Serialized::defaults(RawSettings::default()));
+        match explicit {
+            Some(path) if !path.is_file() => return Err(ConfigError::MissingFile { path }),
+            Some(path) => figment = figment.merge(Toml::file_exact(path)),
+            None if Path::new(DEFAULT_CONFIG_FILE).is_file() => {
+                figment = figment.merge(Toml::file_exact(DEFAULT_CONFIG_FILE));
+            }
+            None => {}
+        }
+        let raw: RawSettings = figment
+            .merge(Env::prefixed("LATCHKEY_").ignore(NON_SETTING_VARS))
+            .merge(Env::raw().only(&["DATABASE_URL"]))
+            .extract()
+            .map_err(|e| ConfigError::Load(Box::new(e)))?;
+        Settings::from_raw(raw)
+    }
+
+    /// Checks every value, naming the first setting that is wrong.
+    pub fn from_raw(raw: RawSettings) -> Result<Settings, ConfigError> {
+        let access_token_ttl = parse_duration("access_token_ttl", &raw.access_token_ttl)?;
+        if !(ACCESS_TTL_MIN..=ACCESS_TTL_MAX).contains(&access_token_ttl) {
+            return Err(invalid("access_token_ttl", "must lie between 10s and 24h"));
+        }
+        let session_ttl = parse_duration("session_ttl", &raw.session_ttl)?;
+        if session_ttl < access_token_ttl {
+            return Err(invalid(
+                "session_ttl",
+                "must be at least as long as access_token_ttl",
+            ));
+        }
+        let refresh_reuse_grace = parse_duration("refresh_reuse_grace", &raw.refresh_reuse_grace)?;
+        if refresh_reuse_grace > Duration::from_secs(300) {
+            return Err(invalid("refresh_reuse_grace", "must be at most 5m"));
+        }
+        let password_max_age = raw
+            .password_max_age
+            .as_deref()
+            .map(|v| parse_duration("password_max_age", v))
+            .transpose()?;
+        if password_max_age == Some(Duration::ZERO) {
+            return Err(invalid(
+                "password_max_age",
+                "must be longer than 0s (leave it unset for never)",
+            ));
+        }
+
+        let admin = match (raw.admin_username, raw.admin_password) {
+            (Some(username), Some(password)) => Some(BootstrapAdmin {
+                username,
+                password: password.into(),
+            }),
+            (None, None) => None,
+            (Some(_), None) => {
+                return Err(invalid(
+                    "admin_password",
+                    "is required when admin_username is set",
+                ));
+            }
+            (None, Some(_)) => {
+                return Err(invalid(
+                    "admin_username",
+                    "is required when admin_password is set",
+                ));
+            }
+        };
+
+        let same_site = match raw.cookie_same_site.to_ascii_lowercase().as_str() {
+            "lax" => SameSite::Lax,
+            "strict" => SameSite::Strict,
+            "none" => SameSite::None,
+            _ => {
+                return Err(invalid(
+                    "cookie_same_site",
+                    "must be `lax`, `strict` or `none`",
+                ));
+            }
+        };
+        if same_site == SameSite::None && !raw.cookie_secure {
+            return Err(invalid(
+                "cookie_same_site",
+                "`none` needs `cookie_secure = true`: browsers drop SameSite=None cookies that are not Secure",
+            ));
+        }
+        let cookies = CookieSettings {
+            secure: raw.cookie_secure,
+            same_site,
+            access_name: cookie_name(
+                "cookie_access_name",
+                &raw.cookie_access_name,
+                raw.cookie_secure,
+            )?,
+            refresh_name: cookie_name(
+                "cookie_refresh_name",
+                &raw.cookie_refresh_name,
+                raw.cookie_secure,
+            )?,
+        };
+
+        let cors_origins = raw
+            .cors_origins
+            .split(',')
+            .map(str::trim)
+            .filter(|o| !o.is_empty())
+            .map(str::to_owned)
+            .collect();
+        for (key, value) in [("issuer", &raw.issuer), ("audience", &raw.audience)] {
+            if value.trim().is_empty() {
+                return Err(invalid(key, "must not be empty"));
+            }
+        }
+        if raw.max_body_bytes < 1024 {
+            return Err(invalid("max_body_bytes", "must be at least 1024"));
+        }
+        if raw.max_query_depth == 0 {
+            return Err(invalid("max_query_depth", "must be at least 1"));
+        }
+        if raw.max_query_complexity == 0 {
+            return Err(invalid("max_query_complexity", "must be at least 1"));
+        }
+        if raw.login_free_failures == 0 {
+            return Err(invalid("login_free_failures", "must be at least 1"));
+        }
+        let login_lock_max = parse_duration("login_lock_max", &raw.login_lock_max)?;
+        if !(LOCK_MAX_MIN..=LOCK_MAX_MAX).contains(&login_lock_max) {
+            return Err(invalid(
+                "login_lock_max",
+                "must lie between 1s (the first lock) and 24h (no lock lasts longer)",
+            ));
+        }
+        if raw.ip_failures_per_minute == 0 {
+            return Err(invalid("ip_failures_per_minute", "must be at least 1"));
+        }
+        let signing_key_file = match raw.signing_key_file.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(path) => Some(PathBuf::from(path)),
+        };
+        let log_format = match raw.log_format.to_ascii_lowercase().as_str() {
+            "text" => LogFormat::Text,
+            "json" => LogFormat::Json,
+            _ => return Err(invalid("log_format", "must be `text` or `json`")),
+        };
+        if raw.database_url.trim().is_empty() {
+            return Err(invalid("database_url", "must not be empty"));
+        }
+        if !(raw.database_url.starts_with("sqlite:")
+            || raw.database_url.starts_with("postgres://")
+            || raw.database_url.starts_with("postgresql://"))
+        {
+            return Err(invalid(
+                "database_url",
+                "must start with sqlite: or postgres://",
+            ));
+        }
+        let hashing = HashingSettings {
+            memory_kib: raw.hash_memory_kib,
+            iterations: raw.hash_iterations,
+            parallelism: raw.hash_parallelism,
+            concurrency: raw.hash_concurrency,
+        };
+        if hashing.concurrency == 0 {
+            return Err(invalid("hash_concurrency", "must be at least 1"));
+        }
+
+        Ok(Settings {
+            bind: raw.bind,
+            database_url: raw.database_url.into(),
+            access_token_ttl,
+            session_ttl,
+            refresh_reuse_grace,
+            password_max_age,
+            signup: raw.signup,
+            admin,
+            issuer: raw.issuer,
+            audience: raw.audience,
+            signing_key_file,
+            cookies,
+            cors_origins,
+            api_keys_required: raw.api_keys_required,
+            graphiql: raw.graphiql,
+            introspection: raw.introspection,
+            batching: raw.batching,
+            max_body_bytes: raw.max_body_bytes,
+            max_query_depth: raw.max_query_depth,
+            max_query_complexity: raw.max_query_complexity,
+            login_free_failures: raw.login_free_failures,
+            login_lock_max,
+            ip_failures_per_minute: raw.ip_failures_per_minute,
+            log_format,
+            auto_migrate: raw.auto_migrate,
+            hashing,
+        })
+    }
+
+    /// The defaults, bound to a random loopback port, on the given database.
+    /// Cookies are not `Secure` so a test client over plain HTTP keeps them.
+    pub fn for_tests(database_url: impl Into<String>) -> Settings {
+        let raw = RawSettings {
+            bind: "127.0.0.1:0".into(),
+            database_url: database_url.into(),
+            cookie_secure: false,
+            ..RawSettings::default()
+        };
+        match Settings::from_raw(raw) {
+            Ok(settings) => settings,
+            // The defaults are checked by the unit tests below; this cannot happen.
+            Err(e) => unreachable!("test settings are invalid: {e}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    // `figment::Jail` closures return figment's own (large) error type.
+    #![allow(clippy::result_large_err)]
+    use super::*;
+    use secrecy::ExposeSecret as _;
+
+    #[test]
+    fn defaults_are_valid_and_match_the_contract() {
+        let s = Settings::from_raw(RawSettings::default()).unwrap();
+        assert_eq!(s.bind, "127.0.0.1:8080");
+        assert_eq!(s.access_token_ttl, Duration::from_secs(15 * 60));
+        assert_eq!(s.session_ttl, Duration::from_secs(30 * 24 * 3600));
+        assert_eq!(s.refresh_reuse_grace, Duration::from_secs(10));
+        assert_eq!(s.cookies.access_name, "__Host-latchkey_access");
+        assert_eq!(s.max_body_bytes, 65536);
+        assert!(s.password_max_age.is_none());
+    }
+
+    #[test]
+    fn an_access_ttl_outside_ten_seconds_to_a_day_is_refused() {
+        for bad in ["9s", "25h"] {
+            let raw = RawSettings {
+                access_token_ttl: bad.into(),
+                ..RawSettings::default()
+            };
+            let err = Settings::from_raw(raw).unwrap_err().to_string();
+            assert!(err.contains("access_token_ttl"), "{err}");
+        }
+    }
+
+    #[test]
+    fn same_site_none_without_secure_names_both_settings() {
+        let raw = RawSettings {
+            cookie_same_site: "none".into(),
+            cookie_secure: false,
+            ..RawSettings::default()
+        };
+        let err = Settings::from_raw(raw).unwrap_err().to_string();
+        assert!(
+            err.contains("cookie_same_site") && err.contains("cookie_secure"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn throttling_defaults_match_the_contract() {
+        let s = Settings::from_raw(RawSettings::default()).unwrap();
+        assert_eq!(s.login_free_failures, 5);
+        assert_eq!(s.login_lock_max, Duration::from_secs(15 * 60));
+        assert_eq!(s.ip_failures_per_minute, 30);
+    }
+
+    #[test]
+    fn unusable_throttling_settings_name_themselves() {
+        let cases = [
+            RawSettings {
+                login_free_failures: 0,
+                ..RawSettings::default()
+            },
+            RawSettings {
+                login_lock_max: "500ms".into(),
+                ..RawSettings::default()
+            },
+            RawSettings {
+                login_lock_max: "2d".into(),
+                ..RawSettings::default()
+            },
+            RawSettings {
+                ip_failures_per_minute: 0,
+                ..RawSettings::default()
+            },
+        ];
+        let keys = [
+            "login_free_failures",
+            "login_lock_max",
+            "login_lock_max",
+            "ip_failures_per_minute",
+        ];
+        for (raw, key) in cases.into_iter().zip(keys) {
+            let err = Settings::from_raw(raw).unwrap_err().to_string();
+            assert!(err.contains(key), "{key}: {err}");
+        }
+    }
+
+    #[test]
+    fn a_malformed_duration_names_its_setting() {
+        let raw = RawSettings {
+            session_ttl: "forever".into(),
+            ..RawSettings::default()
+        };
+        let err = Settings::from_raw(raw).unwrap_err().to_string();
+        assert!(err.contains("session_ttl"), "{err}");
+    }
+
+    #[test]
+    fn cors_origins_are_split_on_commas_and_api_keys_can_be_required() {
+        let raw = RawSettings {
+            cors_origins: " HTTPS://A.example.com:443 ,, http://localhost:3000/ ".into(),
+            api_keys_required: true,
+            ..RawSettings::default()
+        };
+        let s = Settings::from_raw(raw).unwrap();
+        assert_eq!(
+            s.cors_origins,
+            ["HTTPS://A.example.com:443", "http://localhost:3000/"]
+        );
+        assert!(s.api_keys_required);
+    }
+
+    #[test]
+    fn the_default_hashing_costs_are_owasps() {
+        let s = Settings::from_raw(RawSettings::default()).unwrap();
+        let h = s.hashing;
+        assert_eq!((h.memory_kib, h.iterations, h.parallelism), (19456, 2, 1));
+        assert!(h.concurrency >= 1);
+    }
+
+    #[test]
+    fn environment_overrides_the_file_which_overrides_defaults() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "latchkey.toml",
+                "access_token_ttl = \"5m\"\nsignup = false\n",
+            )?;
+            jail.set_env("LATCHKEY_SIGNUP", "true");
+            jail.set_env("DATABASE_URL", "postgres://db/latchkey");
+            let s = Settings::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(s.access_token_ttl, Duration::from_secs(300));
+            assert!(s.signup);
+            assert_eq!(s.database_url.expose_secret(), "postgres://db/latchkey");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn an_unknown_key_in_the_file_is_refused() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("latchkey.toml", "acess_token_ttl = \"5m\"\n")?;
+            let err = Settings::load(None).unwrap_err().to_string();
+            assert!(err.contains("acess_token_ttl"), "{err}");
+            Ok(())
+        });
+    }
+}

@@ -1,0 +1,22 @@
+//! What every request handler shares: settings, the authenticator, the schema, the apps.
+
+use std::sync::Arc;
+
+use crate::auth::apps::origin::Origin;
+use crate::auth::apps::registry::AppRegistry;
+use crate::auth::authenticator::Authenticator;
+use crate::config::Settings;
+use crate::graphql::LatchkeySchema;
+use crate::store::Store;
+
+/// Shared by every request.
+pub struct AppState {
+    pub settings: Arc<Settings>,
+    pub store: Store,
+    pub auth: Arc<Authenticator>,
+    pub schema: LatchkeySchema,
+    /// Project API keys and their origins, kept current in memory.
+    pub apps: Arc<AppRegistry>,
+    /// The `cors_origins` setting, parsed (apps' origins come from `apps`).
+    pub cors_origins: Vec<Origin>,
+}
