@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use latchkey_api::auth::clock::Clock as _;
 use serde_json::{Value, json};
 
 use crate::browser::ACCESS_COOKIE;
@@ -238,7 +239,7 @@ async fn an_auth_header_stops_working_when_it_expires() {
     // Arrange
     let app = TestApp::spawn().await;
     let access = access_token(&app).await;
-    let expires_at = from_now(Duration::from_secs(2));
+    let expires_at = from_now(&app, Duration::from_secs(2));
     let response = app
         .gql_with_token(
             &access,
@@ -251,7 +252,7 @@ async fn an_auth_header_stops_working_when_it_expires() {
     app.me(Some(&token)).await.assert_ok();
 
     // Act
-    tokio::time::sleep(Duration::from_millis(2500)).await;
+    app.clock.advance(Duration::from_millis(2500));
     let response = app.me(Some(&token)).await;
 
     // Assert
@@ -259,9 +260,10 @@ async fn an_auth_header_stops_working_when_it_expires() {
     assert!(new["authHeader"]["expiresAt"].is_string());
 }
 
-/// An RFC 3339 instant `after` from now, as a client would compute it.
-fn from_now(after: Duration) -> String {
-    let at = chrono::DateTime::<chrono::Utc>::from(std::time::SystemTime::now() + after);
+/// An RFC 3339 instant `after` from now, as a client would compute it (a client in step
+/// with the server's clock).
+fn from_now(app: &TestApp, after: Duration) -> String {
+    let at = app.clock.now() + after;
     at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 

@@ -179,7 +179,7 @@ async fn an_expired_password_is_refused_at_login_then_changed_by_name() {
         registered["passwordExpiration"].is_string(),
         "{registered:#}"
     );
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    app.clock.advance(Duration::from_millis(1500));
 
     // Act
     let expired = login_with(&app, &user, &user.password).await;
@@ -205,7 +205,7 @@ async fn a_wrong_password_for_an_expired_account_is_unauthenticated_not_expired(
     let app = TestApp::spawn_with(|s| s.password_max_age = Some(Duration::from_secs(1))).await;
     let user = TestUser::generate();
     app.register(&user).await;
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    app.clock.advance(Duration::from_millis(1500));
 
     // Act
     let response = login_with(&app, &user, "certainly wrong 42").await;

@@ -3,7 +3,13 @@
 //!
 //! The database is a SQLite file in a temporary directory, or, when `TEST_DATABASE_URL` is set
 //! (`postgres://user@host:port/any_db`), a fresh PostgreSQL database per test.
+//!
+//! The server tells the time by `app.clock`, which a test moves instead of waiting for a
+//! lock, an expiry or a TOTP step to pass.
 
+use std::sync::Arc;
+
+use latchkey_api::auth::clock::ManualClock;
 use latchkey_api::config::Settings;
 use latchkey_api::startup::Application;
 use reqwest::StatusCode;
@@ -207,6 +213,9 @@ pub struct TestApp {
     pub address: String,
     pub port: u16,
     pub client: reqwest::Client,
+    /// The server's time: real time until a test moves it (`app.clock.advance(..)`). Kept
+    /// across `restart` and shared with `another_instance`: one deployment, one time.
+    pub clock: Arc<ManualClock>,
     database_url: String,
     configure: Box<dyn Fn(&mut Settings) + Send + Sync>,
     stop: Option<oneshot::Sender<()>>,
@@ -230,6 +239,15 @@ impl TestApp {
         database: TestDatabase,
         configure: impl Fn(&mut Settings) + Send + Sync + 'static,
     ) -> Self {
+        Self::spawn_at(database, Arc::new(ManualClock::new()), configure).await
+    }
+
+    /// Spawns on that database, telling the time by that clock.
+    async fn spawn_at(
+        database: TestDatabase,
+        clock: Arc<ManualClock>,
+        configure: impl Fn(&mut Settings) + Send + Sync + 'static,
+    ) -> Self {
         let TestDatabase {
             url: database_url,
             dir,
@@ -247,6 +265,7 @@ impl TestApp {
             address: String::new(),
             port: 0,
             client,
+            clock,
             database_url,
             configure: Box::new(configure),
             stop: None,
@@ -260,7 +279,7 @@ impl TestApp {
     async fn start(&mut self) {
         let mut settings = Settings::for_tests(self.database_url.clone());
         (self.configure)(&mut settings);
-        let application = Application::build(settings)
+        let application = Application::build_with_clock(settings, self.clock.clone())
             .await
             .expect("the application builds");
         self.port = application.port();
@@ -276,14 +295,23 @@ impl TestApp {
         self.server = Some(tokio::spawn(application.run_until_stopped()));
     }
 
-    /// A second server on the same database, with default test settings: another instance
-    /// of the same deployment.
+    /// A second server on the same database and clock, with default test settings: another
+    /// instance of the same deployment.
     pub async fn another_instance(&self) -> Self {
+        self.another_instance_with(|_| {}).await
+    }
+
+    /// A second server on the same database and clock, with the test settings adjusted by
+    /// `configure`.
+    pub async fn another_instance_with(
+        &self,
+        configure: impl Fn(&mut Settings) + Send + Sync + 'static,
+    ) -> Self {
         let database = TestDatabase {
             url: self.database_url.clone(),
             dir: None,
         };
-        Self::spawn_on(database, |_| {}).await
+        Self::spawn_at(database, self.clock.clone(), configure).await
     }
 
     /// Stops the server gracefully and starts a new one on the same database and settings

@@ -2,6 +2,10 @@ use crate::helpers::{TestApp, TestUser, str_field};
 use serde_json::json;
 use std::time::Duration;
 
+/// The grace window of the tests that wait it out (the default), and how long they wait.
+const GRACE: Duration = Duration::from_secs(10);
+const PAST_GRACE: Duration = Duration::from_secs(11);
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refresh_returns_a_new_pair_of_tokens() {
     // Arrange
@@ -132,12 +136,13 @@ async fn refresh_with_a_rotated_token_within_the_grace_window_still_works() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refresh_with_a_rotated_token_after_the_grace_window_is_refresh_token_reused() {
-    // Arrange
-    let app = TestApp::spawn_with(|s| s.refresh_reuse_grace = Duration::ZERO).await;
+    // Arrange: a token rotated longer ago than the grace window.
+    let app = TestApp::spawn_with(|s| s.refresh_reuse_grace = GRACE).await;
     let (_, login) = app.signed_in_user().await;
     app.refresh(str_field(&login, "refreshToken"))
         .await
         .assert_ok();
+    app.clock.advance(PAST_GRACE);
 
     // Act
     let response = app.refresh(str_field(&login, "refreshToken")).await;
@@ -148,14 +153,15 @@ async fn refresh_with_a_rotated_token_after_the_grace_window_is_refresh_token_re
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refresh_with_a_rotated_token_after_the_grace_window_revokes_the_session() {
-    // Arrange
-    let app = TestApp::spawn_with(|s| s.refresh_reuse_grace = Duration::ZERO).await;
+    // Arrange: a token rotated longer ago than the grace window, replayed.
+    let app = TestApp::spawn_with(|s| s.refresh_reuse_grace = GRACE).await;
     let (_, login) = app.signed_in_user().await;
     let rotated = app
         .refresh(str_field(&login, "refreshToken"))
         .await
         .assert_ok()["refresh"]
         .clone();
+    app.clock.advance(PAST_GRACE);
     app.refresh(str_field(&login, "refreshToken"))
         .await
         .assert_error("REFRESH_TOKEN_REUSED", 401);

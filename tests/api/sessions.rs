@@ -74,12 +74,12 @@ async fn a_session_ends_at_most_session_ttl_after_login() {
     let app = TestApp::spawn_with(|s| s.session_ttl = Duration::from_secs(3)).await;
     let (_, login) = app.signed_in_user().await;
     let created = sessions(&app, str_field(&login, "accessToken")).await;
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    app.clock.advance(Duration::from_millis(1500));
     let refreshed = app.refresh(str_field(&login, "refreshToken")).await;
     let refreshed = refreshed.assert_ok()["refresh"].clone();
 
     // Act: past the session's end, though refreshed half-way.
-    tokio::time::sleep(Duration::from_millis(2000)).await;
+    app.clock.advance(Duration::from_millis(2000));
     let refresh = app.refresh(str_field(&refreshed, "refreshToken")).await;
     let me = app.me(Some(str_field(&refreshed, "accessToken"))).await;
 

@@ -4,9 +4,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use latchkey_api::auth::clock::Clock as _;
 use serde_json::{Value, json};
 
-use crate::helpers::{GqlResponse, TestApp, TestDatabase, TestUser, str_field};
+use crate::helpers::{GqlResponse, TestApp, TestUser, str_field};
 
 fn wrong_password(user: &TestUser) -> Value {
     json!({ "username": user.username, "password": "not-the-password" })
@@ -31,9 +32,10 @@ fn retry_after(response: &GqlResponse) -> u64 {
     seconds
 }
 
-/// Waits out a lock, with a little margin for the clock.
-async fn wait(seconds: u64) {
-    tokio::time::sleep(Duration::from_secs(seconds) + Duration::from_millis(150)).await;
+/// Waits out a lock, with a little margin: on the server's clock, which takes no time.
+fn wait(app: &TestApp, seconds: u64) {
+    app.clock
+        .advance(Duration::from_secs(seconds) + Duration::from_millis(150));
 }
 
 async fn app_with_free_failures(free: u32) -> TestApp {
@@ -56,14 +58,14 @@ async fn a_brute_force_run_is_locked_out_for_a_growing_delay_and_then_recovers()
     // ...then the account is locked for 1 s, whatever is tried.
     let first = retry_after(&app.login(wrong_password(&user)).await);
     assert_eq!(first, 1);
-    wait(first).await;
+    wait(&app, first);
     // The next failure doubles the lock.
     app.login(wrong_password(&user))
         .await
         .assert_error("UNAUTHENTICATED", 401);
     let second = retry_after(&app.login(wrong_password(&user)).await);
     assert_eq!(second, 2);
-    wait(second).await;
+    wait(&app, second);
 
     // Once the lock has passed, the owner gets in.
     let response = app.login(right_password(&user)).await;
@@ -142,11 +144,9 @@ async fn a_login_by_email_counts_against_the_same_account() {
 async fn the_lock_holds_across_instances_sharing_the_database() {
     // Arrange: two instances of one deployment.
     let first = app_with_free_failures(2).await;
-    let database = TestDatabase {
-        url: first.database_url().to_owned(),
-        dir: None,
-    };
-    let second = TestApp::spawn_on(database, |s| s.login_free_failures = 2).await;
+    let second = first
+        .another_instance_with(|s| s.login_free_failures = 2)
+        .await;
     let user = TestUser::generate();
     first.register(&user).await;
 
@@ -160,7 +160,7 @@ async fn the_lock_holds_across_instances_sharing_the_database() {
 
     // Assert: ...and the other refuses even the right password.
     let locked = retry_after(&second.login(right_password(&user)).await);
-    wait(locked).await;
+    wait(&first, locked);
     // A failure on the second instance counts for the first too: the lock doubles there.
     second
         .login(wrong_password(&user))
@@ -173,11 +173,11 @@ async fn the_lock_holds_across_instances_sharing_the_database() {
 async fn failures_racing_on_two_instances_are_all_counted() {
     // Arrange
     let first = Arc::new(TestApp::spawn_with(|s| s.login_free_failures = 8).await);
-    let database = TestDatabase {
-        url: first.database_url().to_owned(),
-        dir: None,
-    };
-    let second = Arc::new(TestApp::spawn_on(database, |s| s.login_free_failures = 8).await);
+    let second = Arc::new(
+        first
+            .another_instance_with(|s| s.login_free_failures = 8)
+            .await,
+    );
     let user = TestUser::generate();
     first.register(&user).await;
 
@@ -338,11 +338,7 @@ async fn wrong_one_time_passwords_count_toward_the_lock_but_a_missing_one_does_n
         .gql_with_token(token, "mutation { enrollTotp { secret } }", json!({}))
         .await;
     let secret = str_field(&enrolled.assert_ok()["enrollTotp"], "secret").to_owned();
-    let step = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-        / 30;
+    let step = app.clock.now().timestamp().unsigned_abs() / 30;
     app.gql_with_token(
         token,
         "mutation($otp: String!) { confirmTotp(otp: $otp) }",

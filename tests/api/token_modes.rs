@@ -1,8 +1,9 @@
 //! The three token modes (`JSON`, `COOKIE`, `SESSION`) of `login` and `refresh`, seen from a
 //! browser with its own cookie jar, and the exact attributes of the cookies they set.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use latchkey_api::auth::clock::Clock as _;
 use latchkey_api::config::{CookieSettings, RawSettings, Settings};
 use serde_json::{Value, json};
 
@@ -176,8 +177,9 @@ async fn cookie_refresh_without_an_argument_uses_the_refresh_cookie_and_rotates_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rotated_refresh_cookie_replayed_after_the_grace_window_is_refresh_token_reused() {
-    // Arrange: a copy of the refresh cookie taken before the browser refreshed.
-    let app = TestApp::spawn_with(|s| s.refresh_reuse_grace = Duration::ZERO).await;
+    // Arrange: a copy of the refresh cookie taken before the browser refreshed, replayed
+    // once the (default, 10 s) grace window has passed.
+    let app = TestApp::spawn_with(|s| s.refresh_reuse_grace = Duration::from_secs(10)).await;
     let (user, _, browser) = user_and_browser(&app).await;
     browser.login(&user, "COOKIE").await.assert_ok();
     let stolen = Browser::new(&app);
@@ -186,6 +188,7 @@ async fn a_rotated_refresh_cookie_replayed_after_the_grace_window_is_refresh_tok
         &browser.cookie(REFRESH_COOKIE).expect("a refresh cookie"),
     );
     browser.refresh(None).await.assert_ok();
+    app.clock.advance(Duration::from_secs(11));
 
     // Act
     let response = stolen.refresh(None).await;
@@ -562,10 +565,10 @@ async fn after_a_refresh_the_refresh_cookie_lives_only_the_rest_of_the_session()
     let (user, _, browser) = user_and_browser(&app).await;
     let login = browser.login(&user, "COOKIE").await;
     let at_login = set_cookie(&login, REFRESH_COOKIE).max_age();
-    let since_login = Instant::now();
+    let at_login_time = app.clock.now();
     // Just over a second, so the remaining life loses at least one whole second, while a
     // life restarted at the full session length would lose none.
-    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    app.clock.advance(Duration::from_millis(1_100));
 
     // Act
     let response = browser.refresh(None).await;
@@ -573,7 +576,7 @@ async fn after_a_refresh_the_refresh_cookie_lives_only_the_rest_of_the_session()
     // Assert
     response.assert_ok();
     let after_refresh = set_cookie(&response, REFRESH_COOKIE).max_age();
-    let elapsed = i64::try_from(since_login.elapsed().as_secs()).unwrap() + 1;
+    let elapsed = (app.clock.now() - at_login_time).num_seconds() + 1;
     assert_lifetime(at_login, SESSION_TTL_SECS, "refresh cookie at login");
     assert!(
         after_refresh <= SESSION_TTL_SECS - 2,

@@ -3,13 +3,14 @@
 //!
 //! Codes are computed here from the secret the server hands out, with `ring`'s HMAC-SHA1
 //! and a base32 decoder of our own: nothing is shared with the server's implementation.
-//! Codes for other steps are those of `now ± 30 s`; no test waits for a step to pass
-//! except where noted.
+//! Codes for other steps are those of `now ± 30 s`, `now` being the server's clock
+//! (`app.clock`), which a test moves rather than waiting for a step to pass.
 
 use std::collections::HashSet;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
+use latchkey_api::auth::clock::Clock as _;
 use sea_orm::{ConnectionTrait as _, Database};
 use serde_json::{Value, json};
 
@@ -64,27 +65,28 @@ fn code_at(secret: &str, step: u64) -> String {
     format!("{:06}", value % 1_000_000)
 }
 
-fn unix_now() -> Duration {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap()
+/// The server's time since the Unix epoch.
+fn unix_now(app: &TestApp) -> Duration {
+    Duration::from_millis(app.clock.now().timestamp_millis().try_into().unwrap())
 }
 
-/// The current time step.
-fn current_step() -> u64 {
-    unix_now().as_secs() / STEP
+/// The server's current time step.
+fn current_step(app: &TestApp) -> u64 {
+    unix_now(app).as_secs() / STEP
 }
 
-/// The current time step, after waiting (at most `margin`) for a fresh one if fewer than
+/// The current time step, after moving the server's clock to a fresh one if fewer than
 /// `margin` seconds of this one are left: for tests that need the server to stay in the
 /// same step from start to end.
-async fn step_with_room(margin: u64) -> u64 {
-    let now = unix_now();
+fn step_with_room(app: &TestApp, margin: u64) -> u64 {
+    let now = unix_now(app);
     let left = STEP - now.as_secs() % STEP;
     if left < margin {
         let into_step = Duration::from_millis(now.as_millis() as u64 % (STEP * 1000));
         let to_next = Duration::from_secs(STEP) - into_step;
-        tokio::time::sleep(to_next + Duration::from_millis(200)).await;
+        app.clock.advance(to_next + Duration::from_millis(200));
     }
-    current_step()
+    current_step(app)
 }
 
 /// A 6-digit code that is none of the codes of the steps around `step`.
@@ -138,7 +140,7 @@ async fn with_totp_on(app: &TestApp) -> TotpUser {
     let (user, login) = app.signed_in_user().await;
     let access_token = str_field(&login, "accessToken").to_owned();
     let (secret, _) = new_enrollment(app, &access_token).await;
-    let confirmed_step = current_step();
+    let confirmed_step = current_step(app);
     let response = confirm(app, &access_token, &code_at(&secret, confirmed_step)).await;
     let recovery_codes = response.assert_ok()["confirmTotp"]
         .as_array()
@@ -233,7 +235,7 @@ async fn enrolling_again_before_confirming_replaces_the_secret() {
 
     // Assert: the first secret's code confirms nothing; the second's does.
     assert_ne!(first, second);
-    let step = current_step();
+    let step = current_step(&app);
     let stale = confirm(&app, access_token, &code_at(&first, step)).await;
     stale.assert_error("INVALID_OTP", 401);
     confirm(&app, access_token, &code_at(&second, step))
@@ -276,7 +278,7 @@ async fn confirm_totp_with_a_wrong_code_is_invalid_otp_and_leaves_totp_off() {
     let (secret, _) = new_enrollment(&app, access_token).await;
 
     // Act
-    let wrong = confirm(&app, access_token, &wrong_code(&secret, current_step())).await;
+    let wrong = confirm(&app, access_token, &wrong_code(&secret, current_step(&app))).await;
     let not_a_code = confirm(&app, access_token, "abcdef").await;
 
     // Assert
@@ -436,7 +438,7 @@ async fn the_previous_steps_code_is_accepted_once_but_not_after_a_later_step_was
     // Arrange: the server must stay in one step throughout, or the previous step's code
     // would be two steps old.
     let app = TestApp::spawn().await;
-    step_with_room(15).await;
+    step_with_room(&app, 15);
     let enrolled = with_totp_on(&app).await;
     forget_last_used_step(&app).await;
     let now = enrolled.confirmed_step;
@@ -512,7 +514,7 @@ async fn racing_writes_of_one_step_or_one_recovery_code_admit_exactly_one() {
         .unwrap();
     let step = i64::try_from(enrolled.confirmed_step + 1).unwrap();
     let code = RecoveryCode::parse(&enrolled.recovery_codes[0]).unwrap();
-    let spent_at = chrono::DateTime::from_timestamp(unix_now().as_secs() as i64, 0).unwrap();
+    let spent_at = chrono::DateTime::from_timestamp(unix_now(&app).as_secs() as i64, 0).unwrap();
 
     // Act
     let steps: Vec<_> = (0..16)
@@ -636,7 +638,7 @@ async fn disable_totp_with_a_recovery_code_deletes_the_recovery_codes() {
     assert_eq!(again.assert_ok()["disableTotp"], false);
     // Turned on afresh, the old recovery codes are worth nothing.
     let (secret, _) = new_enrollment(&app, token).await;
-    let step = current_step();
+    let step = current_step(&app);
     let codes = confirm(&app, token, &code_at(&secret, step)).await;
     codes.assert_ok();
     let stale = login_with_otp(&app, user, Some(&enrolled.recovery_codes[2])).await;
@@ -664,7 +666,7 @@ async fn totp_is_checked_before_password_expiry() {
     // Arrange: passwords expire after three seconds.
     let app = TestApp::spawn_with(|s| s.password_max_age = Some(Duration::from_secs(3))).await;
     let enrolled = with_totp_on(&app).await;
-    tokio::time::sleep(Duration::from_millis(3500)).await;
+    app.clock.advance(Duration::from_millis(3500));
     let user = &enrolled.user;
     let wrong = wrong_code(&enrolled.secret, enrolled.confirmed_step);
     let right = code_at(&enrolled.secret, enrolled.confirmed_step + 1);
