@@ -33,10 +33,27 @@ impl Clock for SystemClock {
 /// deployment: they then agree on the time, as servers kept in sync by NTP do. Reading it
 /// costs one relaxed atomic load on top of the wall clock; moves from any thread are seen
 /// by the next read.
-#[derive(Debug, Default)]
+///
+/// [`stop`](Self::stop) holds it still, for a test whose answer depends on how much time
+/// passed between two requests (a budget's refill, say), which on a loaded machine would
+/// otherwise be whatever the scheduler made it.
+#[derive(Debug)]
 pub struct ManualClock {
     /// Microseconds added to the wall clock: the resolution PostgreSQL keeps.
     offset_micros: AtomicI64,
+    /// While stopped, the instant it reads (microseconds since the epoch); else `RUNNING`.
+    stopped_at_micros: AtomicI64,
+}
+
+const RUNNING: i64 = i64::MIN;
+
+impl Default for ManualClock {
+    fn default() -> Self {
+        ManualClock {
+            offset_micros: AtomicI64::new(0),
+            stopped_at_micros: AtomicI64::new(RUNNING),
+        }
+    }
 }
 
 impl ManualClock {
@@ -45,9 +62,20 @@ impl ManualClock {
         ManualClock::default()
     }
 
+    /// Holds the clock at the instant it reads now; `advance` still moves it.
+    pub fn stop(&self) {
+        let now = self.now().timestamp_micros();
+        self.stopped_at_micros.store(now, Ordering::Relaxed);
+    }
+
     /// Moves the clock `by` forward (saturating, never panicking, at the end of time).
     pub fn advance(&self, by: Duration) {
         let by = i64::try_from(by.as_micros()).unwrap_or(i64::MAX);
+        let _ = self
+            .stopped_at_micros
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |at| {
+                (at != RUNNING).then(|| at.saturating_add(by))
+            });
         // `fetch_update` with a closure that always answers cannot fail.
         let _ = self
             .offset_micros
@@ -67,11 +95,23 @@ impl ManualClock {
             None => i64::MIN,
         };
         self.offset_micros.store(offset, Ordering::Relaxed);
+        let at_micros = at.timestamp_micros().saturating_add(i64::from(
+            !at.timestamp_subsec_nanos().is_multiple_of(1_000),
+        ));
+        let _ =
+            self.stopped_at_micros
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |stopped| {
+                    (stopped != RUNNING).then_some(at_micros)
+                });
     }
 }
 
 impl Clock for ManualClock {
     fn now(&self) -> DateTime<Utc> {
+        let stopped_at = self.stopped_at_micros.load(Ordering::Relaxed);
+        if stopped_at != RUNNING {
+            return DateTime::from_timestamp_micros(stopped_at).unwrap_or(DateTime::<Utc>::MAX_UTC);
+        }
         let offset = self.offset_micros.load(Ordering::Relaxed);
         wall_clock()
             .checked_add_signed(TimeDelta::microseconds(offset))
@@ -158,5 +198,19 @@ mod tests {
         assert_eq!(clock.now(), DateTime::<Utc>::MAX_UTC);
         clock.set(DateTime::<Utc>::MIN_UTC);
         assert!(clock.now() < DateTime::from_timestamp(0, 0).unwrap());
+    }
+
+    #[test]
+    fn a_stopped_clock_holds_still_until_moved() {
+        let clock = ManualClock::new();
+        clock.stop();
+        let held = clock.now();
+        std::thread::sleep(Duration::from_millis(5));
+        assert_eq!(clock.now(), held);
+        clock.advance(Duration::from_secs(3));
+        assert_eq!(clock.now(), held + TimeDelta::seconds(3));
+        let later = held + TimeDelta::days(1);
+        clock.set(later);
+        assert_eq!(clock.now(), later);
     }
 }
