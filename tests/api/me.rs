@@ -126,3 +126,46 @@ async fn a_bad_token_fails_only_the_protected_field() {
     // Assert
     assert_eq!(response.assert_ok()["__typename"], json!("Query"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fields_come_back_in_the_order_they_were_selected() {
+    // The GraphQL spec orders a result map like the selection set; people reading answers
+    // in GraphiQL and tools that diff them rely on it. (Sibling root fields of a query are
+    // resolved concurrently and come back in the order they finish: see docs/clients.md.)
+    let app = TestApp::spawn().await;
+    let (_, payload) = app.signed_in_user().await;
+    let body =
+        serde_json::json!({ "query": "{ me { username id email role created __typename } }" });
+
+    let text = app
+        .client
+        .post(app.url("/graphql"))
+        .bearer_auth(str_field(&payload, "accessToken"))
+        .json(&body)
+        .send()
+        .await
+        .expect("POST /graphql")
+        .text()
+        .await
+        .expect("a body");
+
+    let positions: Vec<usize> = [
+        "\"me\"",
+        "\"username\"",
+        "\"id\"",
+        "\"email\"",
+        "\"role\"",
+        "\"created\"",
+        "\"__typename\"",
+    ]
+    .iter()
+    .map(|key| {
+        text.find(key)
+            .unwrap_or_else(|| panic!("{key} missing in {text}"))
+    })
+    .collect();
+    assert!(
+        positions.is_sorted(),
+        "fields out of selection order: {text}"
+    );
+}
