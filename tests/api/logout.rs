@@ -114,3 +114,113 @@ async fn logout_of_all_sessions_revokes_every_session_of_the_user_and_no_one_els
         .await
         .assert_ok();
 }
+
+const LOGOUT_ALL: &str =
+    "mutation($refreshToken: String) { logout(refreshToken: $refreshToken, allSessions: true) }";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refresh_token_superseded_longer_ago_than_the_grace_window_ends_nothing() {
+    // Arrange: a token rotated away, and the grace window long past.
+    let app = TestApp::spawn().await;
+    let (_, login) = app.signed_in_user().await;
+    let old = str_field(&login, "refreshToken");
+    let rotated = app.refresh(old).await;
+    let current = str_field(&rotated.assert_ok()["refresh"], "refreshToken").to_owned();
+    app.clock.advance(std::time::Duration::from_secs(60));
+
+    // Act
+    let response = app.logout(old).await;
+
+    // Assert: nothing ended; the holder of the current token is still logged in.
+    assert_eq!(response.assert_ok()["logout"], json!(false));
+    app.refresh(&current).await.assert_ok();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refresh_token_superseded_within_the_grace_window_still_logs_out() {
+    // Arrange: two tabs, one of which refreshed a moment ago.
+    let app = TestApp::spawn().await;
+    let (_, login) = app.signed_in_user().await;
+    let old = str_field(&login, "refreshToken");
+    app.refresh(old).await.assert_ok();
+
+    // Act
+    let response = app.logout(old).await;
+
+    // Assert
+    assert_eq!(response.assert_ok()["logout"], json!(true));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_of_an_ended_session_cannot_log_its_owner_out_of_newer_sessions() {
+    // Arrange: a token whose session ended (here by logout; a password change ends
+    // sessions the same way), then a new login.
+    let app = TestApp::spawn().await;
+    let (user, first) = app.signed_in_user().await;
+    let ended = str_field(&first, "refreshToken").to_owned();
+    app.logout(&ended).await.assert_ok();
+    let second = app.login_username(&user).await;
+
+    // Act
+    let response = app.gql(LOGOUT_ALL, json!({ "refreshToken": ended })).await;
+
+    // Assert
+    assert_eq!(response.assert_ok()["logout"], json!(false));
+    app.me(Some(str_field(&second, "accessToken")))
+        .await
+        .assert_ok();
+    app.refresh(str_field(&second, "refreshToken"))
+        .await
+        .assert_ok();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ended_sessions_are_deleted_once_the_retention_period_has_passed() {
+    // Arrange: one session ended now, another opened.
+    let app = TestApp::spawn().await;
+    let (user, ended) = app.signed_in_user().await;
+    let ended_id = session_id(&ended);
+    app.logout(str_field(&ended, "refreshToken"))
+        .await
+        .assert_ok();
+    let live = app.login_username(&user).await;
+    let store = latchkey_api::store::Store::connect(app.database_url())
+        .await
+        .expect("the test database");
+    assert!(store.sessions.find(ended_id).await.unwrap().is_some());
+
+    // Act: past the default 30 days of retention, a login (which prunes, in the
+    // background, at most once an hour).
+    app.clock
+        .advance(std::time::Duration::from_secs(31 * 24 * 60 * 60));
+    app.login_username(&user).await;
+
+    // Assert: the ended session is gone; the other one, which expired only a day ago
+    // (its 30 days of life are up), is kept until its own retention has passed.
+    let mut gone = false;
+    for _ in 0..100 {
+        if store.sessions.find(ended_id).await.unwrap().is_none() {
+            gone = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(gone, "the ended session is still stored");
+    assert!(
+        store
+            .sessions
+            .find(session_id(&live))
+            .await
+            .unwrap()
+            .is_some(),
+        "a session that ended less than the retention period ago was deleted"
+    );
+}
+
+fn session_id(login: &serde_json::Value) -> uuid::Uuid {
+    let claims = crate::helpers::jwt_part(str_field(login, "accessToken"), 1);
+    claims["sid"]
+        .as_str()
+        .and_then(|sid| sid.parse().ok())
+        .expect("an access token names its session")
+}

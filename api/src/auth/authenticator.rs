@@ -65,6 +65,7 @@ impl Authenticator {
                 store.sessions.clone(),
                 settings.session_ttl,
                 settings.refresh_reuse_grace,
+                settings.session_retention,
             ),
             personal_tokens: PersonalTokenLedger::new(store.auth_headers.clone()),
             throttle: Throttle::new(

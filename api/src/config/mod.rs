@@ -33,6 +33,8 @@ pub struct Settings {
     pub database_url: SecretString,
     pub access_token_ttl: Duration,
     pub session_ttl: Duration,
+    /// How long an ended session (and its refresh tokens) is kept before it is deleted.
+    pub session_retention: Duration,
     pub refresh_reuse_grace: Duration,
     pub password_max_age: Option<Duration>,
     pub signup: bool,
@@ -68,6 +70,9 @@ pub struct Settings {
 /// Access tokens live between these bounds, so `expires` (milliseconds) fits a GraphQL `Int`.
 const ACCESS_TTL_MIN: Duration = Duration::from_secs(10);
 const ACCESS_TTL_MAX: Duration = Duration::from_secs(24 * 60 * 60);
+/// An ended session is kept at least this long, so a refresh token replayed soon after
+/// the end is still recognised (and refused as what it is).
+const SESSION_RETENTION_MIN: Duration = Duration::from_secs(60 * 60);
 /// Locks start at 1 s, and no lock may last longer than a day: an owner is never locked
 /// out for good.
 const LOCK_MAX_MIN: Duration = Duration::from_secs(1);
@@ -110,6 +115,13 @@ impl Settings {
             return Err(invalid(
                 "session_ttl",
                 "must be at least as long as access_token_ttl",
+            ));
+        }
+        let session_retention = parse_duration("session_retention", &raw.session_retention)?;
+        if session_retention < SESSION_RETENTION_MIN {
+            return Err(invalid(
+                "session_retention",
+                "must be at least 1h: a replayed refresh token is recognised only while its session is kept",
             ));
         }
         let refresh_reuse_grace = parse_duration("refresh_reuse_grace", &raw.refresh_reuse_grace)?;
@@ -250,6 +262,7 @@ impl Settings {
             database_url: raw.database_url.into(),
             access_token_ttl,
             session_ttl,
+            session_retention,
             refresh_reuse_grace,
             password_max_age,
             signup: raw.signup,
@@ -305,6 +318,7 @@ mod tests {
         assert_eq!(s.bind, "127.0.0.1:8080");
         assert_eq!(s.access_token_ttl, Duration::from_secs(15 * 60));
         assert_eq!(s.session_ttl, Duration::from_secs(30 * 24 * 3600));
+        assert_eq!(s.session_retention, Duration::from_secs(30 * 24 * 3600));
         assert_eq!(s.refresh_reuse_grace, Duration::from_secs(10));
         assert_eq!(s.cookies.access_name, "__Host-latchkey_access");
         assert_eq!(s.max_body_bytes, 65536);

@@ -178,6 +178,19 @@ impl Sessions {
         Ok(())
     }
 
+    /// Deletes the sessions that ended (revoked or expired) before `before`, with their
+    /// refresh tokens (the rows cascade); how many it deleted.
+    pub async fn delete_ended(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        let ended = session::Column::RevokedAt
+            .lt(before)
+            .or(session::Column::ExpiresAt.lt(before));
+        let result = session::Entity::delete_many()
+            .filter(ended)
+            .exec(&*self.db.writer().await)
+            .await?;
+        Ok(result.rows_affected)
+    }
+
     /// Ends one session. `false` if it was already ended or does not exist.
     pub async fn revoke(
         &self,

@@ -5,6 +5,7 @@
 //! token only if it is still current), so two requests, or two instances, racing with one
 //! token get one winner; the loser is judged as if it came just after.
 
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -38,17 +39,30 @@ pub struct SessionLedger {
     sessions: Sessions,
     ttl: Duration,
     reuse_grace: Duration,
+    /// Ended sessions are deleted this long after they end, so no table grows forever.
+    retention: Duration,
+    last_prune: Mutex<Option<DateTime<Utc>>>,
 }
+
+/// Ended sessions are deleted at most this often per instance.
+const PRUNE_INTERVAL: chrono::Duration = chrono::Duration::hours(1);
 
 /// Refused refresh tokens all look alike to the client.
 const UNKNOWN_REFRESH_TOKEN: AuthError = AuthError::Unauthenticated("invalid refresh token");
 
 impl SessionLedger {
-    pub fn new(sessions: Sessions, ttl: Duration, reuse_grace: Duration) -> SessionLedger {
+    pub fn new(
+        sessions: Sessions,
+        ttl: Duration,
+        reuse_grace: Duration,
+        retention: Duration,
+    ) -> SessionLedger {
         SessionLedger {
             sessions,
             ttl,
             reuse_grace,
+            retention,
+            last_prune: Mutex::new(None),
         }
     }
 
@@ -86,6 +100,7 @@ impl SessionLedger {
             )
             .await?;
         tracing::info!(%user_id, session_id = %id, "session opened");
+        self.prune_if_due(now);
         Ok(OpenedSession {
             id,
             refresh,
@@ -169,17 +184,34 @@ impl SessionLedger {
         Ok(Rotated { session, successor })
     }
 
-    /// The session a refresh token belongs to, whatever its state; `None` for a token
-    /// that is malformed or unknown.
-    pub async fn session_of(&self, presented: &str) -> Result<Option<Uuid>, AuthError> {
+    /// The live session a refresh token may end: only a token that could still refresh
+    /// (current, or superseded within the grace window) has that authority. A superseded
+    /// or stolen-and-replaced token, or one of a session already ended, ends nothing, so
+    /// an old token cannot be used to log its owner out of newer sessions.
+    pub async fn session_to_end(
+        &self,
+        presented: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Uuid>, AuthError> {
         let Some(token) = RefreshToken::parse(presented) else {
             return Ok(None);
         };
+        let hash = token.hash();
+        let Some(record) = self.sessions.find_token(hash.as_str()).await? else {
+            return Ok(None);
+        };
+        if !hash.matches(&TokenHash::from_stored(
+            record.token_hash.expose().to_owned(),
+        )) || classify(record.superseded_at, now, self.reuse_grace) == Presented::Reused
+        {
+            return Ok(None);
+        }
         Ok(self
             .sessions
-            .find_token(token.hash().as_str())
+            .find(record.session_id)
             .await?
-            .map(|record| record.session_id))
+            .filter(|s| is_live(s, now))
+            .map(|s| s.id))
     }
 
     /// Ends one session (`why` is recorded); `true` when it was live.
@@ -192,14 +224,15 @@ impl SessionLedger {
         Ok(self.sessions.revoke(id, why, now).await?)
     }
 
-    /// Ends every session of the user `id` belongs to; `true` when one was live.
+    /// Ends every session of the user the live session `id` belongs to; `true` when one
+    /// was live. An ended session has no authority over the others.
     pub async fn end_all_of_owner(
         &self,
         id: Uuid,
         why: &'static str,
         now: DateTime<Utc>,
     ) -> Result<bool, AuthError> {
-        let Some(session) = self.sessions.find(id).await? else {
+        let Some(session) = self.sessions.find(id).await?.filter(|s| is_live(s, now)) else {
             return Ok(false);
         };
         let ended = self
@@ -229,6 +262,37 @@ impl SessionLedger {
         now: DateTime<Utc>,
     ) -> Result<Vec<SessionRow>, AuthError> {
         Ok(self.sessions.live_for(owner, now).await?)
+    }
+}
+
+impl SessionLedger {
+    /// Deletes, in the background, the sessions that ended longer than `retention` ago,
+    /// at most once an hour per instance. Logins drive it: where nobody logs in, nothing
+    /// new ends either, except by expiry, which the next login catches up with.
+    fn prune_if_due(&self, now: DateTime<Utc>) {
+        {
+            let mut last = self
+                .last_prune
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            if last.is_some_and(|at| now < at + PRUNE_INTERVAL) {
+                return;
+            }
+            *last = Some(now);
+        }
+        let Some(before) = chrono::Duration::from_std(self.retention)
+            .ok()
+            .and_then(|retention| now.checked_sub_signed(retention))
+        else {
+            return;
+        };
+        let sessions = self.sessions.clone();
+        tokio::spawn(async move {
+            match sessions.delete_ended(before).await {
+                Ok(deleted) => tracing::debug!(deleted, "ended sessions deleted"),
+                Err(e) => tracing::warn!(error = %e, "could not delete ended sessions"),
+            }
+        });
     }
 }
 

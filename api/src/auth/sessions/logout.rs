@@ -26,7 +26,11 @@ impl Authenticator {
     ) -> Result<bool, AuthError> {
         let session_id = match target {
             LogoutTarget::RefreshToken(presented) => {
-                match self.sessions.session_of(presented.expose_secret()).await? {
+                match self
+                    .sessions
+                    .session_to_end(presented.expose_secret(), self.now())
+                    .await?
+                {
                     Some(id) => id,
                     None => return Ok(false),
                 }
