@@ -94,26 +94,47 @@ async fn json_login_puts_both_tokens_in_the_body_and_sets_no_cookie() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn refresh_in_json_mode_of_a_cookie_session_puts_both_tokens_in_the_body_and_sets_no_cookie()
-{
-    // Arrange
+async fn refresh_in_json_mode_with_the_refresh_cookie_is_refused_and_rotates_nothing() {
+    // Arrange: the HttpOnly refresh cookie is the only copy of the token.
     let app = TestApp::spawn().await;
     let (user, _, browser) = user_and_browser(&app).await;
     browser.login(&user, "SESSION").await.assert_ok();
 
-    // Act
+    // Act: script asks for the cookie's successor in the body.
     let response = browser.refresh(Some("JSON")).await;
 
-    // Assert
-    let payload = &response.assert_ok()["refresh"];
-    let access_token = str_field(payload, "accessToken");
-    let refresh_token = str_field(payload, "refreshToken");
-    assert_eq!(payload["credentials"]["token"], json!(access_token));
-    assert_eq!(payload["credentials"]["refreshToken"], json!(refresh_token));
-    assert_bearer_header(&response, access_token);
+    // Assert: refused, nothing in the body, and the cookie still refreshes (as the
+    // session's own mode).
+    response.assert_error("BAD_USER_INPUT", 400);
     assert_no_set_cookie(&response);
-    app.me(Some(access_token)).await.assert_ok();
-    app.refresh(refresh_token).await.assert_ok();
+    let again = browser.refresh(None).await;
+    assert_no_token_in_body(&again.assert_ok()["refresh"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refresh_cookie_of_a_json_session_is_answered_in_cookie_mode() {
+    // Arrange: a JSON login that moved its refresh token into the cookie once; the
+    // session's own mode is still JSON.
+    let app = TestApp::spawn().await;
+    let (user, _, browser) = user_and_browser(&app).await;
+    let login = browser.login(&user, "JSON").await.assert_ok()["login"].clone();
+    browser
+        .post(
+            REFRESH,
+            json!({ "refreshToken": str_field(&login, "refreshToken"), "mode": "COOKIE" }),
+        )
+        .await
+        .assert_ok();
+
+    // Act: refresh with the cookie, no mode.
+    let response = browser.refresh(None).await;
+
+    // Assert: the successor stayed in the cookie.
+    let payload = &response.assert_ok()["refresh"];
+    assert_eq!(payload["refreshToken"], json!(null));
+    assert_eq!(payload["credentials"]["refreshToken"], json!(null));
+    let refresh_cookie = set_cookie(&response, REFRESH_COOKIE);
+    app.refresh(&refresh_cookie.value).await.assert_ok();
 }
 
 // ----- COOKIE -----
@@ -306,11 +327,17 @@ async fn session_refresh_without_an_argument_answers_in_session_mode_again() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refresh_without_mode_keeps_the_login_mode_even_after_a_refresh_in_another_mode() {
-    // Arrange: a SESSION login, then one refresh that asked for JSON.
+    // Arrange: a SESSION login, then one refresh that asked for JSON (by a client that
+    // holds the token itself: one read from the cookie never comes back in the body).
     let app = TestApp::spawn().await;
     let (user, _, browser) = user_and_browser(&app).await;
     browser.login(&user, "SESSION").await.assert_ok();
-    let in_json = browser.refresh(Some("JSON")).await.assert_ok()["refresh"].clone();
+    let cookie = browser.cookie(REFRESH_COOKIE).expect("a refresh cookie");
+    let in_json = app
+        .gql(REFRESH, json!({ "refreshToken": cookie, "mode": "JSON" }))
+        .await
+        .assert_ok()["refresh"]
+        .clone();
 
     // Act
     let response = browser

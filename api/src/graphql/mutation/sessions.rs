@@ -6,6 +6,7 @@ use crate::auth::AuthError;
 use crate::auth::sessions::issued::SessionTokens;
 use crate::auth::sessions::login::LoginRequest;
 use crate::auth::sessions::logout::LogoutTarget;
+use crate::auth::sessions::refresh::RefreshSource;
 use crate::graphql::context::{
     IssuedTokens, TokenDelivery, authenticator, optional_principal, principal, request_context,
 };
@@ -51,13 +52,20 @@ impl SessionMutations {
         mode: Option<TokenMode>,
     ) -> Result<AuthPayload, ApiError> {
         let request = request_context(ctx)?;
-        let presented = refresh_token
-            .map(Secret::into_inner)
-            .or_else(|| request.refresh_cookie.clone())
-            .ok_or(AuthError::Unauthenticated("refresh token required"))?;
+        let (presented, source) = match refresh_token {
+            Some(token) => (token.into_inner(), RefreshSource::Argument),
+            None => (
+                request
+                    .refresh_cookie
+                    .clone()
+                    .ok_or(AuthError::Unauthenticated("refresh token required"))?,
+                RefreshSource::Cookie,
+            ),
+        };
         let tokens = authenticator(ctx)?
             .refresh(
                 &presented,
+                source,
                 mode.map(Into::into),
                 request.client.ip.as_deref(),
             )
