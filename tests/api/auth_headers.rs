@@ -71,11 +71,18 @@ async fn add_auth_header_returns_an_lk_token_once_with_its_listing() {
     let prefix = str_field(&listed, "prefix");
     assert!(token.starts_with(prefix) && prefix.len() < 16, "{prefix}");
     assert!(listed["lastUsedAt"].is_null());
-    assert!(listed["expiresAt"].is_null());
+    // No expiry asked for: the longest allowed, a year by default.
+    let expires_at: chrono::DateTime<chrono::Utc> =
+        str_field(&listed, "expiresAt").parse().unwrap();
+    let in_a_year = app.clock.now() + chrono::Duration::days(365);
+    assert!(
+        (expires_at - in_a_year).num_seconds().abs() < 60,
+        "{expires_at} is not a year from now"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_auth_header_acts_as_its_owner_from_the_header_and_the_query_parameter() {
+async fn an_auth_header_acts_as_its_owner_from_the_header_but_never_from_the_query_parameter() {
     // Arrange
     let app = TestApp::spawn().await;
     let (user, login) = app.signed_in_user().await;
@@ -85,10 +92,47 @@ async fn an_auth_header_acts_as_its_owner_from_the_header_and_the_query_paramete
     let via_header = app.me(Some(&token)).await;
     let via_query = me_via_query_parameter(&app, &token).await;
 
-    // Assert
-    for response in [via_header, via_query] {
-        assert_eq!(response.assert_ok()["me"]["username"], json!(user.username));
-    }
+    // Assert: a URL is logged and leaks; the refusal says where the token goes instead.
+    assert_eq!(
+        via_header.assert_ok()["me"]["username"],
+        json!(user.username)
+    );
+    via_query.assert_error("UNAUTHENTICATED", 401);
+    assert!(
+        via_query.error_message().contains("Authorization: Bearer"),
+        "{}",
+        via_query.error_message()
+    );
+    // An access token still works there.
+    me_via_query_parameter(&app, str_field(&login, "accessToken"))
+        .await
+        .assert_ok();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expiry_beyond_the_longest_lifetime_is_clamped_and_the_answer_says_so() {
+    // Arrange
+    let app = TestApp::spawn_with(|s| s.auth_header_max_ttl = Duration::from_secs(24 * 3600)).await;
+    let access = access_token(&app).await;
+    let asked = from_now(&app, Duration::from_secs(30 * 24 * 3600));
+
+    // Act
+    let response = app
+        .gql_with_token(
+            &access,
+            ADD,
+            json!({ "name": "too long", "expiresAt": asked }),
+        )
+        .await;
+
+    // Assert: a day, not a month.
+    let listed = &response.assert_ok()["addAuthHeader"]["authHeader"];
+    let expires_at: chrono::DateTime<chrono::Utc> = str_field(listed, "expiresAt").parse().unwrap();
+    let in_a_day = app.clock.now() + chrono::Duration::days(1);
+    assert!(
+        (expires_at - in_a_day).num_seconds().abs() < 60,
+        "{expires_at} is not a day from now"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

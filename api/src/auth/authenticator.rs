@@ -67,7 +67,10 @@ impl Authenticator {
                 settings.refresh_reuse_grace,
                 settings.session_retention,
             ),
-            personal_tokens: PersonalTokenLedger::new(store.auth_headers.clone()),
+            personal_tokens: PersonalTokenLedger::new(
+                store.auth_headers.clone(),
+                settings.auth_header_max_ttl,
+            ),
             throttle: Throttle::new(
                 store.login_throttle.clone(),
                 settings.login_free_failures,

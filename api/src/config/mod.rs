@@ -35,6 +35,8 @@ pub struct Settings {
     pub session_ttl: Duration,
     /// How long an ended session (and its refresh tokens) is kept before it is deleted.
     pub session_retention: Duration,
+    /// The longest a personal token lives; a later or absent `expiresAt` is clamped to it.
+    pub auth_header_max_ttl: Duration,
     pub refresh_reuse_grace: Duration,
     pub password_max_age: Option<Duration>,
     pub signup: bool,
@@ -73,6 +75,7 @@ const ACCESS_TTL_MAX: Duration = Duration::from_secs(24 * 60 * 60);
 /// An ended session is kept at least this long, so a refresh token replayed soon after
 /// the end is still recognised (and refused as what it is).
 const SESSION_RETENTION_MIN: Duration = Duration::from_secs(60 * 60);
+const AUTH_HEADER_MAX_TTL_MIN: Duration = Duration::from_secs(60 * 60);
 /// Locks start at 1 s, and no lock may last longer than a day: an owner is never locked
 /// out for good.
 const LOCK_MAX_MIN: Duration = Duration::from_secs(1);
@@ -123,6 +126,10 @@ impl Settings {
                 "session_retention",
                 "must be at least 1h: a replayed refresh token is recognised only while its session is kept",
             ));
+        }
+        let auth_header_max_ttl = parse_duration("auth_header_max_ttl", &raw.auth_header_max_ttl)?;
+        if auth_header_max_ttl < AUTH_HEADER_MAX_TTL_MIN {
+            return Err(invalid("auth_header_max_ttl", "must be at least 1h"));
         }
         let refresh_reuse_grace = parse_duration("refresh_reuse_grace", &raw.refresh_reuse_grace)?;
         if refresh_reuse_grace > Duration::from_secs(300) {
@@ -263,6 +270,7 @@ impl Settings {
             access_token_ttl,
             session_ttl,
             session_retention,
+            auth_header_max_ttl,
             refresh_reuse_grace,
             password_max_age,
             signup: raw.signup,
@@ -319,6 +327,7 @@ mod tests {
         assert_eq!(s.access_token_ttl, Duration::from_secs(15 * 60));
         assert_eq!(s.session_ttl, Duration::from_secs(30 * 24 * 3600));
         assert_eq!(s.session_retention, Duration::from_secs(30 * 24 * 3600));
+        assert_eq!(s.auth_header_max_ttl, Duration::from_secs(365 * 24 * 3600));
         assert_eq!(s.refresh_reuse_grace, Duration::from_secs(10));
         assert_eq!(s.cookies.access_name, "__Host-latchkey_access");
         assert_eq!(s.max_body_bytes, 65536);

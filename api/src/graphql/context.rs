@@ -118,17 +118,27 @@ impl RequestContext {
             .credential
             .as_ref()
             .ok_or(AuthError::Unauthenticated("authentication required"))?;
-        // A cookie is set by Latchkey and only ever holds an access token; a personal
-        // token there was put there by someone else (or by script), so it is refused.
-        if credential.source == CredentialSource::Cookie
-            && credential
-                .token
-                .expose_secret()
-                .starts_with(PERSONAL_TOKEN_PREFIX)
-        {
-            return Err(AuthError::Unauthenticated(
-                "personal tokens are not accepted from cookies",
-            ));
+        let personal = credential
+            .token
+            .expose_secret()
+            .starts_with(PERSONAL_TOKEN_PREFIX);
+        match credential.source {
+            // A cookie is set by Latchkey and only ever holds an access token; a personal
+            // token there was put there by someone else (or by script), so it is refused.
+            CredentialSource::Cookie if personal => {
+                return Err(AuthError::Unauthenticated(
+                    "personal tokens are not accepted from cookies",
+                ));
+            }
+            // A URL lands in proxy logs, browser history and `Referer` headers: fine for an
+            // access token that dies in minutes, not for one that lives a year.
+            CredentialSource::QueryParameter if personal => {
+                return Err(AuthError::Unauthenticated(
+                    "personal tokens are not accepted in the access_token query parameter, \
+                     where URLs are logged and leak: send it as `Authorization: Bearer lk_...`",
+                ));
+            }
+            _ => {}
         }
         let principal = auth.authenticate(&credential.token).await?;
         if let Some(claimed) = &self.identity_id {

@@ -5,6 +5,8 @@
 //! and compared in constant time. It stops working at once when deleted, when it expires,
 //! or when its owner is deleted (the rows cascade).
 
+use std::time::Duration;
+
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
@@ -22,6 +24,8 @@ pub const LIVE_LIMIT: u64 = 50;
 pub struct PersonalTokenLedger {
     auth_headers: AuthHeaders,
     uses: UseRecorder,
+    /// The longest a token may live: a leaked one must stop working some day.
+    max_ttl: Duration,
 }
 
 /// Why a token could not be made.
@@ -34,10 +38,28 @@ pub enum AddRefusal {
 }
 
 impl PersonalTokenLedger {
-    pub fn new(auth_headers: AuthHeaders) -> PersonalTokenLedger {
+    pub fn new(auth_headers: AuthHeaders, max_ttl: Duration) -> PersonalTokenLedger {
         PersonalTokenLedger {
             auth_headers,
             uses: UseRecorder::default(),
+            max_ttl,
+        }
+    }
+
+    /// The expiry a new token gets: the one asked for, unless it is later than the longest
+    /// lifetime allowed from `now` (or absent), which it then is.
+    pub fn clamp_expiry(
+        &self,
+        requested: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Option<DateTime<Utc>> {
+        let latest = chrono::Duration::from_std(self.max_ttl)
+            .ok()
+            .and_then(|ttl| now.checked_add_signed(ttl));
+        match (requested, latest) {
+            (Some(at), Some(latest)) => Some(at.min(latest)),
+            (None, latest) => latest,
+            (Some(at), None) => Some(at),
         }
     }
 

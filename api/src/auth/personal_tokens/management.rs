@@ -69,6 +69,7 @@ impl Authenticator {
         if expires_at.is_some_and(|at| at <= now) {
             return Err(AuthError::bad_input("expiresAt", "must be in the future"));
         }
+        let expires_at = self.personal_tokens.clamp_expiry(expires_at, now);
         match self
             .personal_tokens
             .add(who.user_id, name, expires_at, now)

@@ -13,16 +13,20 @@ pub struct AuthHeaderMutations;
 
 #[Object]
 impl AuthHeaderMutations {
-    /// Makes a personal token that acts as you in the `Authorization` header or the
-    /// `access_token` query parameter, until you delete it or it expires. The token is in
-    /// the answer and nowhere else, ever. Requires a logged-in session (a personal token
-    /// cannot make another); at most 50 live ones per user.
+    /// Makes a personal token that acts as you in the `Authorization` header, until you
+    /// delete it or it expires. The token is in the answer and nowhere else, ever.
+    /// Requires a logged-in session (a personal token cannot make another); at most 50
+    /// live ones per user. Every token expires: at `expiresAt`, or at the server's longest
+    /// lifetime (`auth_header_max_ttl`, a year by default) if that comes sooner or
+    /// `expiresAt` is left out; `authHeader.expiresAt` in the answer says which.
     async fn add_auth_header(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "Your label for it: 1 to 100 characters, unique among yours.")]
         name: String,
-        #[graphql(desc = "When it stops working (in the future); omit it for no expiry.")]
+        #[graphql(
+            desc = "When it stops working (in the future); omit it for the longest lifetime allowed."
+        )]
         expires_at: Option<DateTime>,
     ) -> Result<NewAuthHeader, ApiError> {
         let who = principal(ctx).await?;
