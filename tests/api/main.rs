@@ -38,3 +38,4 @@ mod sessions;
 mod throttling;
 mod token_modes;
 mod totp;
+mod unicode;

@@ -1,6 +1,8 @@
 //! The identifiers an account is found by, and the names it carries. Each is made only by
 //! `parse`, so holding one means it is valid (parse, don't validate).
 
+use unicode_normalization::UnicodeNormalization as _;
+
 use crate::auth::error::AuthError;
 
 const USERNAME_MIN: usize = 3;
@@ -53,7 +55,7 @@ pub struct Email(String);
 
 impl Email {
     pub fn parse(raw: &str) -> Result<Email, AuthError> {
-        let value = raw.trim().to_lowercase();
+        let value = fold_email(raw);
         let invalid = || AuthError::bad_input("email", "is not a valid email address");
         if value.is_empty() || value.len() > EMAIL_MAX {
             return Err(invalid());
@@ -76,6 +78,14 @@ impl Email {
     }
 }
 
+/// An email as it is stored and compared: trimmed, NFC-normalised, lower-cased (and NFC
+/// again, since lower-casing can undo it), so two spellings of `josé@example.com` (a
+/// precomposed `é`, or `e` and a combining accent) are one address.
+fn fold_email(raw: &str) -> String {
+    let composed: String = raw.trim().nfc().collect();
+    composed.to_lowercase().nfc().collect()
+}
+
 /// How a login names its account: exactly one of username or email.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LoginId {
@@ -96,7 +106,7 @@ impl LoginId {
         };
         let id = match (username, email) {
             (Some(u), None) => LoginId::Username(u.trim().to_ascii_lowercase()),
-            (None, Some(e)) => LoginId::Email(e.trim().to_lowercase()),
+            (None, Some(e)) => LoginId::Email(fold_email(e)),
             _ => return Err(both_or_neither()),
         };
         let (field, value) = match &id {
@@ -211,5 +221,16 @@ mod tests {
                 Err(AuthError::BadInput { field: "email", .. })
             ));
         }
+    }
+
+    #[test]
+    fn emails_are_compared_in_nfc() {
+        let composed = Email::parse("Jos\u{e9}@Example.com").unwrap();
+        let decomposed = Email::parse("jos\u{65}\u{301}@example.com").unwrap();
+        assert_eq!(composed, decomposed);
+        assert_eq!(
+            LoginId::parse(None, Some("JOS\u{45}\u{301}@example.com")).unwrap(),
+            LoginId::Email(composed.as_str().to_owned())
+        );
     }
 }

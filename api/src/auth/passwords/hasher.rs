@@ -18,6 +18,7 @@ use super::argon2_memory::{self, HashMemory};
 use super::hashing_threads::{HashingThreads, QUEUED_PER_THREAD};
 use super::password::Password;
 use crate::auth::error::AuthError;
+use crate::auth::secret::{ExposeSecret as _, SecretString};
 use crate::config::HashingSettings;
 
 /// The argon2 costs of the settings, or why argon2 refuses them (naming the setting).
@@ -89,17 +90,17 @@ impl PasswordHasher {
     /// is no account (the answer is then always `Mismatch`, after the same work).
     pub async fn verify(
         &self,
-        password: &Password,
+        password: &str,
         stored: Option<&str>,
     ) -> Result<Verification, AuthError> {
         let argon2 = self.argon2.clone();
-        let password = password.clone();
+        let password = SecretString::from(password);
         let (phc, real) = match stored {
             Some(phc) => (phc.to_owned(), true),
             None => (self.dummy_hash.to_string(), false),
         };
         let outcome = self
-            .run(move |memory| verify_blocking(&argon2, memory, password.expose(), &phc))
+            .run(move |memory| verify_blocking(&argon2, memory, password.expose_secret(), &phc))
             .await?
             .map_err(AuthError::Internal)?;
         Ok(if real {
@@ -194,14 +195,14 @@ mod tests {
         assert!(phc.starts_with("$argon2id$v=19$m=1024,t=1,p=1$"), "{phc}");
         assert_eq!(
             hasher
-                .verify(&pw("correct horse"), Some(&phc))
+                .verify(pw("correct horse").expose(), Some(&phc))
                 .await
                 .unwrap(),
             Verification::Match
         );
         assert_eq!(
             hasher
-                .verify(&pw("correct horsf"), Some(&phc))
+                .verify(pw("correct horsf").expose(), Some(&phc))
                 .await
                 .unwrap(),
             Verification::Mismatch
@@ -212,7 +213,7 @@ mod tests {
     async fn an_unknown_account_never_matches_even_the_dummy_password() {
         let hasher = PasswordHasher::new(&cheap()).unwrap();
         let outcome = hasher
-            .verify(&pw("latchkey-timing-equaliser"), None)
+            .verify(pw("latchkey-timing-equaliser").expose(), None)
             .await
             .unwrap();
         assert_eq!(outcome, Verification::Mismatch);
@@ -228,7 +229,7 @@ mod tests {
         })
         .unwrap();
         let outcome = stronger
-            .verify(&pw("correct horse"), Some(&phc))
+            .verify(pw("correct horse").expose(), Some(&phc))
             .await
             .unwrap();
         assert_eq!(outcome, Verification::MatchNeedsRehash);

@@ -1,35 +1,52 @@
 //! A password as typed, and the rules a new one must pass (NIST SP 800-63B 5.1.1.2):
 //! length in characters, not the account's own name or email, not a common breached
 //! password. No composition rules: they make passwords weaker, not stronger.
+//!
+//! Passwords are normalised to NFKC before anything else (5.1.1.2 again): the same
+//! password typed on another keyboard or system (a precomposed `é` or `e` and a combining
+//! accent, a full-width letter, a ligature) is the same password.
 
 use std::fmt;
 
 use crate::auth::accounts::identifiers::{Email, Username};
 use crate::auth::error::AuthError;
-use crate::auth::secret::{ExposeSecret as _, SecretString};
+use unicode_normalization::UnicodeNormalization as _;
+
+use crate::auth::secret::{ExposeSecret, SecretString};
 
 /// Longest password accepted anywhere. Hashing cost does not depend on length (argon2
 /// pre-hashes), but a bound keeps request handling predictable.
 pub const PASSWORD_MAX_CHARS: usize = 256;
 pub const PASSWORD_MIN_CHARS: usize = 8;
 
-/// A password as typed. `Debug` never shows it; its memory is zeroed when dropped.
+/// A password, normalised (NFKC). `Debug` never shows it; its memory is zeroed when
+/// dropped.
 #[derive(Clone)]
-pub struct Password(SecretString);
+pub struct Password {
+    normalised: SecretString,
+    /// As typed, when that differs from the normalised form: a hash made before passwords
+    /// were normalised was made from this, so it is tried too (and the hash replaced).
+    as_typed: Option<SecretString>,
+}
 
 impl Password {
     /// A password offered to log in: only bounded, never judged.
     pub fn presented(raw: SecretString, field: &'static str) -> Result<Password, AuthError> {
-        if raw.expose_secret().is_empty() {
+        let normalised = SecretString::from(raw.expose_secret().nfkc().collect::<String>());
+        if normalised.expose_secret().is_empty() {
             return Err(AuthError::bad_input(field, "must not be empty"));
         }
-        if raw.expose_secret().chars().count() > PASSWORD_MAX_CHARS {
+        if normalised.expose_secret().chars().count() > PASSWORD_MAX_CHARS {
             return Err(AuthError::bad_input(
                 field,
                 format!("must be at most {PASSWORD_MAX_CHARS} characters"),
             ));
         }
-        Ok(Password(raw))
+        let as_typed = (normalised.expose_secret() != raw.expose_secret()).then_some(raw);
+        Ok(Password {
+            normalised,
+            as_typed,
+        })
     }
 
     /// A password being chosen: NIST SP 800-63B length rules, not the user's own name or
@@ -41,14 +58,13 @@ impl Password {
         username: &Username,
         email: Option<&Email>,
     ) -> Result<Password, AuthError> {
-        let chars = raw.expose_secret().chars().count();
-        if chars < PASSWORD_MIN_CHARS {
+        let password = Password::presented(raw, field)?;
+        if password.expose().chars().count() < PASSWORD_MIN_CHARS {
             return Err(AuthError::bad_input(
                 field,
                 format!("must be at least {PASSWORD_MIN_CHARS} characters"),
             ));
         }
-        let password = Password::presented(raw, field)?;
         let folded = SecretString::from(password.expose().to_lowercase());
         let folded = folded.expose_secret();
         if folded == username.key() {
@@ -66,8 +82,14 @@ impl Password {
         Ok(password)
     }
 
+    /// The normalised password: what is hashed and compared.
     pub fn expose(&self) -> &str {
-        self.0.expose_secret()
+        self.normalised.expose_secret()
+    }
+
+    /// The password as typed, if normalising changed it.
+    pub fn as_typed(&self) -> Option<&str> {
+        self.as_typed.as_ref().map(ExposeSecret::expose_secret)
     }
 }
 
@@ -109,5 +131,15 @@ mod tests {
     fn password_debug_is_redacted() {
         let p = Password::presented("hunter2hunter2".into(), "password").unwrap();
         assert!(!format!("{p:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn passwords_are_compared_in_nfkc() {
+        let typed =
+            Password::presented("ﬁne ｐａｓｓ caf\u{65}\u{301}".into(), "password").unwrap();
+        let plain = Password::presented("fine pass café".into(), "password").unwrap();
+        assert_eq!(typed.expose(), plain.expose());
+        assert!(typed.as_typed().is_some());
+        assert!(plain.as_typed().is_none());
     }
 }

@@ -20,16 +20,29 @@ impl StoredPasswords {
         StoredPasswords { hasher, users }
     }
 
-    /// Whether `password` is the account's. With no account it still costs one hash, so
-    /// timing does not tell an unknown name from a wrong password (the answer is then
-    /// always `Mismatch`).
+    /// Whether `password` is the account's. With no account it still costs the same
+    /// hashes, so timing does not tell an unknown name from a wrong password (the answer
+    /// is then always `Mismatch`).
+    ///
+    /// A hash made before passwords were normalised (NFKC) was made from the password as
+    /// typed: when the normalised form does not match and the typed one differs, the typed
+    /// one is tried too, and a match asks for a rehash, which stores the normalised form.
     pub async fn check(
         &self,
         password: &Password,
         account: Option<&UserRow>,
     ) -> Result<Verification, AuthError> {
         let stored = account.map(|row| row.password_hash.expose());
-        self.hasher.verify(password, stored).await
+        let verification = self.hasher.verify(password.expose(), stored).await?;
+        match (verification, password.as_typed()) {
+            (Verification::Mismatch, Some(typed)) => {
+                Ok(match self.hasher.verify(typed, stored).await? {
+                    Verification::Mismatch => Verification::Mismatch,
+                    _ => Verification::MatchNeedsRehash,
+                })
+            }
+            (verification, _) => Ok(verification),
+        }
     }
 
     /// A PHC string for a new password.
