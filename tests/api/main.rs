@@ -28,6 +28,7 @@ mod logout;
 mod me;
 mod operators;
 mod password_policy;
+mod private_files;
 mod races;
 mod refresh;
 mod register;

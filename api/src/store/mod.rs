@@ -5,6 +5,7 @@ pub mod apps;
 pub mod auth_headers;
 mod error;
 pub mod keys;
+pub mod private_file;
 pub mod sessions;
 pub mod throttle;
 pub mod totp;
@@ -94,6 +95,9 @@ impl Store {
     /// Connects to SQLite (WAL, a busy timeout, foreign keys on) or PostgreSQL.
     pub async fn connect(database_url: &str) -> anyhow::Result<Store> {
         let sqlite = database_url.starts_with("sqlite:");
+        if sqlite {
+            private_file::prepare_sqlite(database_url)?;
+        }
         let mut options = ConnectOptions::new(database_url);
         if sqlite {
             // SeaORM gives SQLite one connection unless told otherwise, which serialises

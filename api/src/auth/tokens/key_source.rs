@@ -16,6 +16,7 @@ use super::key_ring::{KeyRecord, KeyRing};
 use crate::auth::error::AuthError;
 use crate::auth::secret::ExposeSecret as _;
 use crate::store::keys::{Keys, SigningKeyRow};
+use crate::store::private_file::refuse_if_shared;
 
 /// The origin of an instance's keys.
 pub enum KeySource {
@@ -44,6 +45,7 @@ impl KeySource {
         let Some(path) = key_file else {
             return Ok(KeySource::Database(keys));
         };
+        refuse_if_shared(path, "signing_key_file")?;
         let pem = std::fs::read_to_string(path).with_context(|| {
             format!(
                 "invalid setting `signing_key_file`: cannot read {}",
