@@ -77,6 +77,7 @@ fn secrets_in_the_domain_are_redacted() {
         current_password: secret(),
         new_password: secret(),
         otp: Some(secret()),
+        end_personal_tokens: true,
         client: ClientMeta::default(),
     };
     assert_hides("ChangePasswordRequest", format!("{change:?}"), SECRET);
@@ -209,6 +210,7 @@ fn secrets_at_the_edges_are_redacted() {
         current_password: Secret(secret()),
         new_password: Secret(secret()),
         otp: Some(Secret(secret())),
+        end_personal_tokens: None,
     };
     assert_hides("ChangePasswordInput", format!("{change:?}"), SECRET);
     let user = User {

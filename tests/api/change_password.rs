@@ -246,3 +246,48 @@ async fn two_changes_racing_from_the_same_old_password_do_not_both_win() {
     assert_eq!(winners.len(), 1, "{answers:#?}");
     login_with(&app, &user, winners[0]).await.assert_ok();
 }
+
+const ADD_TOKEN: &str = "mutation { addAuthHeader(name: \"script\") { token } }";
+
+async fn personal_token(app: &TestApp, access_token: &str) -> String {
+    let made = app.gql_with_token(access_token, ADD_TOKEN, json!({})).await;
+    str_field(&made.assert_ok()["addAuthHeader"], "token").to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_password_change_ends_the_personal_tokens_unless_asked_not_to() {
+    // Arrange: two accounts, each with a personal token.
+    let app = TestApp::spawn().await;
+    let (ended_user, ended_login) = app.signed_in_user().await;
+    let ended_access = str_field(&ended_login, "accessToken").to_owned();
+    let ended_token = personal_token(&app, &ended_access).await;
+    let (kept_user, kept_login) = app.signed_in_user().await;
+    let kept_access = str_field(&kept_login, "accessToken").to_owned();
+    let kept_token = personal_token(&app, &kept_access).await;
+
+    // Act: the default, and the opt-out.
+    change(
+        &app,
+        Some(&ended_access),
+        json!({ "currentPassword": ended_user.password, "newPassword": NEW_PASSWORD }),
+    )
+    .await
+    .assert_ok();
+    change(
+        &app,
+        Some(&kept_access),
+        json!({
+            "currentPassword": kept_user.password,
+            "newPassword": NEW_PASSWORD,
+            "endPersonalTokens": false
+        }),
+    )
+    .await
+    .assert_ok();
+
+    // Assert
+    app.me(Some(&ended_token))
+        .await
+        .assert_error("UNAUTHENTICATED", 401);
+    app.me(Some(&kept_token)).await.assert_ok();
+}

@@ -224,3 +224,40 @@ fn session_id(login: &serde_json::Value) -> uuid::Uuid {
         .and_then(|sid| sid.parse().ok())
         .expect("an access token names its session")
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logout_of_all_sessions_can_end_the_personal_tokens_too() {
+    // Arrange
+    let app = TestApp::spawn().await;
+    let (_, login) = app.signed_in_user().await;
+    let access = str_field(&login, "accessToken");
+    let made = app
+        .gql_with_token(
+            access,
+            "mutation { addAuthHeader(name: \"script\") { token } }",
+            json!({}),
+        )
+        .await;
+    let token = str_field(&made.assert_ok()["addAuthHeader"], "token").to_owned();
+    let everything = "mutation($t: String) { logout(refreshToken: $t, allSessions: true, endPersonalTokens: true) }";
+    let alone = "mutation($t: String) { logout(refreshToken: $t, endPersonalTokens: true) }";
+
+    // Act
+    let refused = app
+        .gql(alone, json!({ "t": str_field(&login, "refreshToken") }))
+        .await;
+    let ended = app
+        .gql(
+            everything,
+            json!({ "t": str_field(&login, "refreshToken") }),
+        )
+        .await;
+
+    // Assert: on its own it is refused (and ends nothing); with allSessions, the personal
+    // token stops too.
+    refused.assert_error("BAD_USER_INPUT", 400);
+    assert_eq!(ended.assert_ok()["logout"], json!(true));
+    app.me(Some(&token))
+        .await
+        .assert_error("UNAUTHENTICATED", 401);
+}

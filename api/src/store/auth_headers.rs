@@ -159,6 +159,15 @@ impl AuthHeaders {
         Ok(())
     }
 
+    /// Deletes every token of the owner; how many there were.
+    pub async fn delete_all_of(&self, user_id: Uuid) -> Result<u64, StoreError> {
+        let deleted = auth_header::Entity::delete_many()
+            .filter(auth_header::Column::UserId.eq(user_id))
+            .exec(&*self.db.writer().await)
+            .await?;
+        Ok(deleted.rows_affected)
+    }
+
     async fn delete_where(
         &self,
         user_id: Uuid,

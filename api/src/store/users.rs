@@ -1,7 +1,7 @@
 //! `users` queries.
 
 use chrono::{DateTime, Utc};
-use latchkey_entity::{session, user};
+use latchkey_entity::{auth_header, session, user};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait as _, ColumnTrait as _, EntityTrait as _, QueryFilter as _, QueryOrder as _,
@@ -94,8 +94,8 @@ impl Users {
         Ok(())
     }
 
-    /// Sets a new password and ends every other session of the account, in one
-    /// transaction. Conditional on the hash the caller verified, so of two changes racing
+    /// Sets a new password and ends every other session of the account (and, if asked,
+    /// deletes its personal tokens), in one transaction. Conditional on the hash the caller verified, so of two changes racing
     /// from the same old password only one wins (`false` for the loser).
     pub async fn change_password(
         &self,
@@ -103,6 +103,7 @@ impl Users {
         verified_hash: &str,
         new_hash: String,
         keep_session: Option<Uuid>,
+        end_personal_tokens: bool,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let writer = self.db.writer().await;
@@ -129,6 +130,12 @@ impl Users {
             others = others.filter(session::Column::Id.ne(keep));
         }
         others.exec(&txn).await?;
+        if end_personal_tokens {
+            auth_header::Entity::delete_many()
+                .filter(auth_header::Column::UserId.eq(id))
+                .exec(&txn)
+                .await?;
+        }
         txn.commit().await?;
         Ok(true)
     }

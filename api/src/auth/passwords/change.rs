@@ -21,6 +21,9 @@ pub struct ChangePasswordRequest {
     pub current_password: SecretString,
     pub new_password: SecretString,
     pub otp: Option<SecretString>,
+    /// Delete every personal token too: a changed password often means a suspected
+    /// compromise, and a token made by the intruder would outlive it.
+    pub end_personal_tokens: bool,
     pub client: ClientMeta,
 }
 
@@ -93,13 +96,20 @@ impl Authenticator {
         let keep = caller
             .filter(|who| who.user_id == row.id)
             .and_then(Principal::session_id);
-        let changed = self.passwords.replace(&row, hash, keep, self.now()).await?;
+        let changed = self
+            .passwords
+            .replace(&row, hash, keep, request.end_personal_tokens, self.now())
+            .await?;
         if !changed {
             return Err(AuthError::Unauthenticated(
                 "the password was changed meanwhile: try again with the new one",
             ));
         }
-        tracing::info!(user_id = %row.id, "password changed; other sessions ended");
+        tracing::info!(
+            user_id = %row.id,
+            personal_tokens_ended = request.end_personal_tokens,
+            "password changed; other sessions ended"
+        );
         Ok(())
     }
 }

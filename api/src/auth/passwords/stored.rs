@@ -50,18 +50,27 @@ impl StoredPasswords {
         self.hasher.hash(password).await
     }
 
-    /// Replaces the account's password hash, if it is still `expected` (a concurrent
-    /// change wins otherwise: `false`), and ends every session but `keep`.
+    /// Replaces the account's password hash, if it is still the one verified (a
+    /// concurrent change wins otherwise: `false`), and ends every session but `keep`, and
+    /// with `end_personal_tokens` every personal token, all in one transaction.
     pub async fn replace(
         &self,
         row: &UserRow,
         new_hash: String,
         keep: Option<Uuid>,
+        end_personal_tokens: bool,
         now: DateTime<Utc>,
     ) -> Result<bool, AuthError> {
         Ok(self
             .users
-            .change_password(row.id, row.password_hash.expose(), new_hash, keep, now)
+            .change_password(
+                row.id,
+                row.password_hash.expose(),
+                new_hash,
+                keep,
+                end_personal_tokens,
+                now,
+            )
             .await?)
     }
 

@@ -97,6 +97,11 @@ impl PersonalTokenLedger {
         Ok(self.auth_headers.delete_by_id(owner, id).await?)
     }
 
+    /// Deletes every token of `owner`; how many there were.
+    pub async fn delete_all_of(&self, owner: Uuid) -> Result<u64, AuthError> {
+        Ok(self.auth_headers.delete_all_of(owner).await?)
+    }
+
     /// Deletes `owner`'s token whose text is `raw`; `false` for anything else.
     pub async fn delete_by_token(&self, owner: Uuid, raw: &str) -> Result<bool, AuthError> {
         let Some(token) = OpaqueSecret::parse(PREFIX, raw) else {

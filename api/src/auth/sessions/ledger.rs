@@ -224,22 +224,22 @@ impl SessionLedger {
         Ok(self.sessions.revoke(id, why, now).await?)
     }
 
-    /// Ends every session of the user the live session `id` belongs to; `true` when one
-    /// was live. An ended session has no authority over the others.
+    /// Ends every session of the user the live session `id` belongs to, and names that
+    /// user; `None` when `id` is not a live session. An ended session has no authority
+    /// over the others.
     pub async fn end_all_of_owner(
         &self,
         id: Uuid,
         why: &'static str,
         now: DateTime<Utc>,
-    ) -> Result<bool, AuthError> {
+    ) -> Result<Option<Uuid>, AuthError> {
         let Some(session) = self.sessions.find(id).await?.filter(|s| is_live(s, now)) else {
-            return Ok(false);
+            return Ok(None);
         };
-        let ended = self
-            .sessions
+        self.sessions
             .revoke_all_for(session.user_id, why, now)
             .await?;
-        Ok(ended > 0)
+        Ok(Some(session.user_id))
     }
 
     /// Ends one of `owner`'s sessions; `false` when it is unknown, ended, or someone else's.

@@ -19,11 +19,21 @@ pub enum LogoutTarget {
 impl Authenticator {
     /// Ends the targeted session, or with `all_sessions` every session of its user.
     /// `true` when something was revoked.
+    ///
+    /// With `end_personal_tokens` (which needs `all_sessions`) the user's personal tokens
+    /// are deleted too, after the sessions: everything that acts as the account stops.
     pub async fn logout(
         &self,
         target: LogoutTarget,
         all_sessions: bool,
+        end_personal_tokens: bool,
     ) -> Result<bool, AuthError> {
+        if end_personal_tokens && !all_sessions {
+            return Err(AuthError::bad_input(
+                "endPersonalTokens",
+                "needs allSessions: true (it ends everything that acts as the account)",
+            ));
+        }
         let session_id = match target {
             LogoutTarget::RefreshToken(presented) => {
                 match self
@@ -40,9 +50,18 @@ impl Authenticator {
         };
         let now = self.now();
         if all_sessions {
-            self.sessions
+            let Some(owner) = self
+                .sessions
                 .end_all_of_owner(session_id, "logout_all", now)
-                .await
+                .await?
+            else {
+                return Ok(false);
+            };
+            if end_personal_tokens {
+                let deleted = self.personal_tokens.delete_all_of(owner).await?;
+                tracing::info!(user_id = %owner, deleted, "personal tokens ended at logout");
+            }
+            Ok(true)
         } else {
             self.sessions.end(session_id, "logout", now).await
         }

@@ -56,6 +56,7 @@ impl AccountMutations {
                     current_password: input.current_password.into_inner(),
                     new_password: input.new_password.into_inner(),
                     otp: input.otp.map(Secret::into_inner),
+                    end_personal_tokens: input.end_personal_tokens.unwrap_or(true),
                     client: request_context(ctx)?.client.clone(),
                 },
             )

@@ -87,6 +87,11 @@ impl SessionMutations {
             desc = "End every session of the same user, on every device."
         )]
         all_sessions: Option<bool>,
+        #[graphql(
+            default_with = "Some(false)",
+            desc = "With `allSessions`, also delete every personal token (auth header) of the user."
+        )]
+        end_personal_tokens: Option<bool>,
     ) -> Result<bool, ApiError> {
         let request = request_context(ctx)?;
         request.deliver(TokenDelivery::ClearCookies);
@@ -105,7 +110,11 @@ impl SessionMutations {
             },
         };
         Ok(authenticator(ctx)?
-            .logout(target, all_sessions.unwrap_or(false))
+            .logout(
+                target,
+                all_sessions.unwrap_or(false),
+                end_personal_tokens.unwrap_or(false),
+            )
             .await?)
     }
 

@@ -37,6 +37,11 @@ pub struct ChangePasswordInput {
     /// The current one-time password, when the account has TOTP enabled.
     #[graphql(secret)]
     pub otp: Option<Secret>,
+    /// Also delete every personal token (auth header) of the account. On by default: a
+    /// changed password usually means a suspected compromise, and a token made by an
+    /// intruder would outlive it.
+    #[graphql(default_with = "Some(true)")]
+    pub end_personal_tokens: Option<bool>,
 }
 
 /// Credentials for `login`: exactly one of `username` or `email`, and the password.
