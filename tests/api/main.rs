@@ -21,6 +21,7 @@ mod forge;
 mod graphiql;
 mod graphql_errors;
 mod guard;
+mod hostile_documents;
 mod http_rules;
 mod keys;
 mod login;

@@ -4,6 +4,7 @@
 //! comma-separated list); [`Settings::from_raw`] checks every value and names the
 //! setting that is wrong, so a bad configuration stops the start with a clear message.
 
+mod query_limits;
 mod raw;
 mod values;
 
@@ -52,8 +53,25 @@ pub struct Settings {
     pub introspection: bool,
     pub batching: bool,
     pub max_body_bytes: usize,
+    /// The deepest a selection may nest (introspection has its own, fixed bound).
     pub max_query_depth: usize,
+    /// The most fields an operation may select, fragments expanded, each field costing 1.
     pub max_query_complexity: usize,
+    /// The most aliased fields an operation may select, fragments expanded.
+    pub max_query_aliases: usize,
+    pub max_query_operations: usize,
+    pub max_query_fragments: usize,
+    /// The most tokens a document may have (names, punctuation, strings, numbers).
+    pub max_query_tokens: usize,
+    /// The most directives one field, spread or inline fragment may carry.
+    pub max_field_directives: usize,
+    /// The most variables a request may carry, and an operation may define.
+    pub max_variables: usize,
+    /// How deep a variable's value may nest lists and objects (a scalar is 1 level).
+    pub max_variable_depth: usize,
+    pub max_variable_string_bytes: usize,
+    /// The most items a list, or fields an object, in a variable's value may have.
+    pub max_variable_list_length: usize,
     /// Consecutive failed logins an account may have before it is locked.
     pub login_free_failures: u32,
     /// The longest lock; locks double from 1 s up to it.
@@ -101,6 +119,7 @@ impl Settings {
 
     /// Checks every value, naming the first setting that is wrong.
     pub fn from_raw(raw: RawSettings) -> Result<Settings, ConfigError> {
+        query_limits::check(&raw)?;
         let access_token_ttl = parse_duration("access_token_ttl", &raw.access_token_ttl)?;
         if !(ACCESS_TTL_MIN..=ACCESS_TTL_MAX).contains(&access_token_ttl) {
             return Err(invalid("access_token_ttl", "must lie between 10s and 24h"));
@@ -195,12 +214,6 @@ impl Settings {
         if raw.max_body_bytes < 1024 {
             return Err(invalid("max_body_bytes", "must be at least 1024"));
         }
-        if raw.max_query_depth == 0 {
-            return Err(invalid("max_query_depth", "must be at least 1"));
-        }
-        if raw.max_query_complexity == 0 {
-            return Err(invalid("max_query_complexity", "must be at least 1"));
-        }
         if raw.login_free_failures == 0 {
             return Err(invalid("login_free_failures", "must be at least 1"));
         }
@@ -266,6 +279,15 @@ impl Settings {
             max_body_bytes: raw.max_body_bytes,
             max_query_depth: raw.max_query_depth,
             max_query_complexity: raw.max_query_complexity,
+            max_query_aliases: raw.max_query_aliases,
+            max_query_operations: raw.max_query_operations,
+            max_query_fragments: raw.max_query_fragments,
+            max_query_tokens: raw.max_query_tokens,
+            max_field_directives: raw.max_field_directives,
+            max_variables: raw.max_variables,
+            max_variable_depth: raw.max_variable_depth,
+            max_variable_string_bytes: raw.max_variable_string_bytes,
+            max_variable_list_length: raw.max_variable_list_length,
             login_free_failures: raw.login_free_failures,
             login_lock_max,
             ip_failures_per_minute: raw.ip_failures_per_minute,
