@@ -17,6 +17,7 @@ mod browser;
 mod change_password;
 mod cli;
 mod cors;
+mod document_limits;
 mod forge;
 mod graphiql;
 mod graphql_errors;
