@@ -24,6 +24,7 @@ mod graphql_errors;
 mod guard;
 mod hostile_documents;
 mod http_rules;
+mod introspection_queries;
 mod keys;
 mod login;
 mod logout;
