@@ -21,6 +21,7 @@ mod document_limits;
 mod forge;
 mod graphiql;
 mod graphql_errors;
+mod graphql_over_http;
 mod guard;
 mod hostile_documents;
 mod http_rules;

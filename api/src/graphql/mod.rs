@@ -11,6 +11,7 @@ mod mutation;
 mod parsed_documents;
 mod query;
 pub mod types;
+mod variable_arguments;
 mod variable_bounds;
 
 use std::sync::Arc;
@@ -31,7 +32,7 @@ pub type LatchkeySchema = Schema<Query, Mutation, EmptySubscription>;
 pub fn build_schema(settings: &Settings, auth: Arc<Authenticator>) -> LatchkeySchema {
     let mut builder = Schema::build(Query, Mutation::default(), EmptySubscription)
         .data(auth)
-        .extension(errors::ErrorCodes)
+        .extension(errors::ErrorCodes::default())
         // No `limit_depth` / `limit_complexity`: `DocumentLimits` replaces them (see there).
         .extension(limits::DocumentLimits::from_settings(settings));
     if !settings.introspection {

@@ -92,9 +92,8 @@ pub async fn get(request: HttpRequest, state: web::Data<AppState>) -> HttpRespon
         }
         return bad_request("GET /graphql needs a `query` parameter");
     }
-    let graphql_request = match async_graphql::http::parse_query_string(query_string) {
-        Ok(r) => r,
-        Err(_) => return bad_request("the query parameters are not a valid GraphQL request"),
+    let Some(graphql_request) = super::get_request::parse(query_string) else {
+        return bad_request("the query parameters are not a valid GraphQL request");
     };
     // GET is for reads only: a mutation over GET could be triggered by a link or an
     // <img> tag from another site.
