@@ -165,3 +165,7 @@ impl<'a> Walk<'a> {
 #[cfg(test)]
 #[path = "document_cost_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "document_cost_props.rs"]
+mod props;
