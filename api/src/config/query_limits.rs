@@ -30,7 +30,26 @@ mod tests {
 
     #[test]
     fn the_defaults_pass_and_a_zero_names_its_setting() {
-        check(&RawSettings::default()).unwrap();
+        let raw = RawSettings::default();
+        check(&raw).unwrap();
+        let defaults = [
+            raw.max_query_depth,
+            raw.max_query_complexity,
+            raw.max_query_aliases,
+            raw.max_query_operations,
+            raw.max_query_fragments,
+            raw.max_query_tokens,
+            raw.max_field_directives,
+            raw.max_variables,
+            raw.max_variable_depth,
+            raw.max_variable_string_bytes,
+            raw.max_variable_list_length,
+        ];
+        // As the README's settings table gives them.
+        assert_eq!(
+            defaults,
+            [12, 250, 128, 16, 128, 20_000, 8, 64, 16, 8192, 100]
+        );
         let raw = RawSettings {
             max_variable_depth: 0,
             ..RawSettings::default()

@@ -18,7 +18,7 @@ struct QueryString {
 pub fn parse(query_string: &str) -> Option<async_graphql::Request> {
     let fields: QueryString = serde_urlencoded::from_str(query_string).ok()?;
     let variables = match fields.variables.as_deref().map(str::trim) {
-        None | Some("") => async_graphql::Variables::default(),
+        None | Some("" | "null") => async_graphql::Variables::default(),
         Some(json) => serde_json::from_str(json).ok()?,
     };
     let mut request = async_graphql::Request::new(fields.query).variables(variables);
