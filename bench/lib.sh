@@ -12,7 +12,9 @@ need() {
 # build PROFILE: builds latchkey with that cargo profile; sets BIN to the binary.
 build() {
   (cd "$ROOT" && cargo build --profile "$1" --locked -q)
-  BIN="$ROOT/target/$1/latchkey"
+  # Cargo keeps the `dev` profile's build in target/debug.
+  local dir="$1"; [ "$1" = dev ] && dir=debug
+  BIN="$ROOT/target/$dir/latchkey"
 }
 
 # A scratch directory and a free port; the server, and anything else whose pid is in

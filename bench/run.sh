@@ -142,6 +142,42 @@ if selected "me while logins saturate hashing"; then
   RESULTS+=("me while logins saturate hashing|$(cat "$WORK/me_under_flood.json")|$(stop_rss)")
 fi
 
+# `me` while other connections send hostile documents: the most expensive ones still
+# admitted (the standard introspection query with every option, and 250 fields), and
+# ones refused before any work (a fragment bomb of 2^40 fields, a fragment cycle).
+if selected "me while hostile documents run"; then
+  python3 - "$WORK" "$ROOT/tests/api/introspection/graphql-js-16-all-options.graphql" <<'PY'
+import json, sys
+work, introspection = sys.argv[1], open(sys.argv[2]).read()
+bomb = "{ ...F40 } fragment F0 on Query { __typename }" + "".join(
+    f" fragment F{n} on Query {{ ...F{n - 1} ...F{n - 1} }}" for n in range(1, 41))
+bodies = {
+    "admitted-introspection": introspection,
+    # 250 fields, 128 of them aliased: at both limits.
+    "admitted-wide": "{ " + " ".join(f"a{i}: __typename" for i in range(128)) + " __typename" * 122 + " }",
+    "refused-bomb": bomb,
+    "refused-cycle": "{ ...A } fragment A on Query { __typename ...B } fragment B on Query { ...A ...A }",
+}
+for name, query in bodies.items():
+    with open(f"{work}/{name}.json", "w") as f:
+        json.dump({"query": query}, f)
+PY
+  start_rss
+  ATTACKERS=()
+  for body in admitted-introspection admitted-wide refused-bomb refused-cycle; do
+    run_wrk "attack-$body" document.lua 2 LK_BODY_FILE="$WORK/$body.json" &
+    ATTACKERS+=($!)
+  done
+  sleep 1
+  run_wrk "me_under_attack" query.lua "$CONNECTIONS" LK_AUTH="Bearer $ACCESS"
+  wait "${ATTACKERS[@]}"
+  RSS_PEAK="$(stop_rss)"
+  RESULTS+=("me while hostile documents run|$(cat "$WORK/me_under_attack.json")|$RSS_PEAK")
+  for body in admitted-introspection admitted-wide refused-bomb refused-cycle; do
+    RESULTS+=("  attacker: $body (2 connections)|$(cat "$WORK/attack-$body.json")|$RSS_PEAK")
+  done
+fi
+
 median_ms() { echo "$1" | sed -n 's/.*median \([0-9.]*\) ms.*/\1/p'; }
 HASH_MS="$(python3 -c "print(($(median_ms "$HASH_BEFORE") + $(median_ms "$HASH_AFTER")) / 2)")"
 delivered() { echo "$1" | sed -n 's/.*deliver \([0-9.]*\) hashes.*/\1/p'; }

@@ -4,6 +4,7 @@
 //! comma-separated list); [`Settings::from_raw`] checks every value and names the
 //! setting that is wrong, so a bad configuration stops the start with a clear message.
 
+mod query_limits;
 mod raw;
 mod values;
 
@@ -56,8 +57,25 @@ pub struct Settings {
     pub introspection: bool,
     pub batching: bool,
     pub max_body_bytes: usize,
+    /// The deepest a selection may nest (introspection has its own, fixed bound).
     pub max_query_depth: usize,
+    /// The most fields an operation may select, fragments expanded, each field costing 1.
     pub max_query_complexity: usize,
+    /// The most aliased fields an operation may select, fragments expanded.
+    pub max_query_aliases: usize,
+    pub max_query_operations: usize,
+    pub max_query_fragments: usize,
+    /// The most tokens a document may have (names, punctuation, strings, numbers).
+    pub max_query_tokens: usize,
+    /// The most directives one field, spread or inline fragment may carry.
+    pub max_field_directives: usize,
+    /// The most variables a request may carry, and an operation may define.
+    pub max_variables: usize,
+    /// How deep a variable's value may nest lists and objects (a scalar is 1 level).
+    pub max_variable_depth: usize,
+    pub max_variable_string_bytes: usize,
+    /// The most items a list, or fields an object, in a variable's value may have.
+    pub max_variable_list_length: usize,
     /// Consecutive failed logins an account may have before it is locked.
     pub login_free_failures: u32,
     /// The longest lock; locks double from 1 s up to it.
@@ -109,6 +127,7 @@ impl Settings {
 
     /// Checks every value, naming the first setting that is wrong.
     pub fn from_raw(raw: RawSettings) -> Result<Settings, ConfigError> {
+        query_limits::check(&raw)?;
         let access_token_ttl = parse_duration("access_token_ttl", &raw.access_token_ttl)?;
         if !(ACCESS_TTL_MIN..=ACCESS_TTL_MAX).contains(&access_token_ttl) {
             return Err(invalid("access_token_ttl", "must lie between 10s and 24h"));
@@ -214,12 +233,6 @@ impl Settings {
         if raw.max_body_bytes < 1024 {
             return Err(invalid("max_body_bytes", "must be at least 1024"));
         }
-        if raw.max_query_depth == 0 {
-            return Err(invalid("max_query_depth", "must be at least 1"));
-        }
-        if raw.max_query_complexity == 0 {
-            return Err(invalid("max_query_complexity", "must be at least 1"));
-        }
         if raw.login_free_failures == 0 {
             return Err(invalid("login_free_failures", "must be at least 1"));
         }
@@ -287,6 +300,15 @@ impl Settings {
             max_body_bytes: raw.max_body_bytes,
             max_query_depth: raw.max_query_depth,
             max_query_complexity: raw.max_query_complexity,
+            max_query_aliases: raw.max_query_aliases,
+            max_query_operations: raw.max_query_operations,
+            max_query_fragments: raw.max_query_fragments,
+            max_query_tokens: raw.max_query_tokens,
+            max_field_directives: raw.max_field_directives,
+            max_variables: raw.max_variables,
+            max_variable_depth: raw.max_variable_depth,
+            max_variable_string_bytes: raw.max_variable_string_bytes,
+            max_variable_list_length: raw.max_variable_list_length,
             login_free_failures: raw.login_free_failures,
             login_lock_max,
             ip_failures_per_minute: raw.ip_failures_per_minute,
@@ -314,149 +336,4 @@ impl Settings {
 }
 
 #[cfg(test)]
-mod tests {
-    // `figment::Jail` closures return figment's own (large) error type.
-    #![allow(clippy::result_large_err)]
-    use super::*;
-    use secrecy::ExposeSecret as _;
-
-    #[test]
-    fn defaults_are_valid_and_match_the_contract() {
-        let s = Settings::from_raw(RawSettings::default()).unwrap();
-        assert_eq!(s.bind, "127.0.0.1:8080");
-        assert_eq!(s.access_token_ttl, Duration::from_secs(15 * 60));
-        assert_eq!(s.session_ttl, Duration::from_secs(30 * 24 * 3600));
-        assert_eq!(s.session_retention, Duration::from_secs(30 * 24 * 3600));
-        assert_eq!(s.auth_header_max_ttl, Duration::from_secs(365 * 24 * 3600));
-        assert_eq!(s.refresh_reuse_grace, Duration::from_secs(10));
-        assert_eq!(s.cookies.access_name, "__Host-latchkey_access");
-        assert_eq!(s.max_body_bytes, 65536);
-        assert!(s.password_max_age.is_none());
-    }
-
-    #[test]
-    fn an_access_ttl_outside_ten_seconds_to_a_day_is_refused() {
-        for bad in ["9s", "25h"] {
-            let raw = RawSettings {
-                access_token_ttl: bad.into(),
-                ..RawSettings::default()
-            };
-            let err = Settings::from_raw(raw).unwrap_err().to_string();
-            assert!(err.contains("access_token_ttl"), "{err}");
-        }
-    }
-
-    #[test]
-    fn same_site_none_without_secure_names_both_settings() {
-        let raw = RawSettings {
-            cookie_same_site: "none".into(),
-            cookie_secure: false,
-            ..RawSettings::default()
-        };
-        let err = Settings::from_raw(raw).unwrap_err().to_string();
-        assert!(
-            err.contains("cookie_same_site") && err.contains("cookie_secure"),
-            "{err}"
-        );
-    }
-
-    #[test]
-    fn throttling_defaults_match_the_contract() {
-        let s = Settings::from_raw(RawSettings::default()).unwrap();
-        assert_eq!(s.login_free_failures, 5);
-        assert_eq!(s.login_lock_max, Duration::from_secs(15 * 60));
-        assert_eq!(s.ip_failures_per_minute, 30);
-    }
-
-    #[test]
-    fn unusable_throttling_settings_name_themselves() {
-        let cases = [
-            RawSettings {
-                login_free_failures: 0,
-                ..RawSettings::default()
-            },
-            RawSettings {
-                login_lock_max: "500ms".into(),
-                ..RawSettings::default()
-            },
-            RawSettings {
-                login_lock_max: "2d".into(),
-                ..RawSettings::default()
-            },
-            RawSettings {
-                ip_failures_per_minute: 0,
-                ..RawSettings::default()
-            },
-        ];
-        let keys = [
-            "login_free_failures",
-            "login_lock_max",
-            "login_lock_max",
-            "ip_failures_per_minute",
-        ];
-        for (raw, key) in cases.into_iter().zip(keys) {
-            let err = Settings::from_raw(raw).unwrap_err().to_string();
-            assert!(err.contains(key), "{key}: {err}");
-        }
-    }
-
-    #[test]
-    fn a_malformed_duration_names_its_setting() {
-        let raw = RawSettings {
-            session_ttl: "forever".into(),
-            ..RawSettings::default()
-        };
-        let err = Settings::from_raw(raw).unwrap_err().to_string();
-        assert!(err.contains("session_ttl"), "{err}");
-    }
-
-    #[test]
-    fn cors_origins_are_split_on_commas_and_api_keys_can_be_required() {
-        let raw = RawSettings {
-            cors_origins: " HTTPS://A.example.com:443 ,, http://localhost:3000/ ".into(),
-            api_keys_required: true,
-            ..RawSettings::default()
-        };
-        let s = Settings::from_raw(raw).unwrap();
-        assert_eq!(
-            s.cors_origins,
-            ["HTTPS://A.example.com:443", "http://localhost:3000/"]
-        );
-        assert!(s.api_keys_required);
-    }
-
-    #[test]
-    fn the_default_hashing_costs_are_owasps() {
-        let s = Settings::from_raw(RawSettings::default()).unwrap();
-        let h = s.hashing;
-        assert_eq!((h.memory_kib, h.iterations, h.parallelism), (19456, 2, 1));
-        assert!(h.concurrency >= 1);
-    }
-
-    #[test]
-    fn environment_overrides_the_file_which_overrides_defaults() {
-        figment::Jail::expect_with(|jail| {
-            jail.create_file(
-                "latchkey.toml",
-                "access_token_ttl = \"5m\"\nsignup = false\n",
-            )?;
-            jail.set_env("LATCHKEY_SIGNUP", "true");
-            jail.set_env("DATABASE_URL", "postgres://db/latchkey");
-            let s = Settings::load(None).map_err(|e| e.to_string())?;
-            assert_eq!(s.access_token_ttl, Duration::from_secs(300));
-            assert!(s.signup);
-            assert_eq!(s.database_url.expose_secret(), "postgres://db/latchkey");
-            Ok(())
-        });
-    }
-
-    #[test]
-    fn an_unknown_key_in_the_file_is_refused() {
-        figment::Jail::expect_with(|jail| {
-            jail.create_file("latchkey.toml", "acess_token_ttl = \"5m\"\n")?;
-            let err = Settings::load(None).unwrap_err().to_string();
-            assert!(err.contains("acess_token_ttl"), "{err}");
-            Ok(())
-        });
-    }
-}
+mod tests;

@@ -6,14 +6,15 @@
 //! Errors async-graphql raises itself (parse, validation, variable coercion) get their
 //! codes from [`ErrorCodes`] and [`finish`].
 
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use async_graphql::extensions::{
     Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextValidation,
 };
 use async_graphql::parser::types::ExecutableDocument;
 use async_graphql::{
-    ErrorExtensionValues, Response, ServerError, ServerResult, ValidationResult, Variables,
+    ErrorExtensionValues, Pos, Response, ServerError, ServerResult, ValidationResult, Variables,
 };
 
 use crate::auth::AuthError;
@@ -174,12 +175,27 @@ fn has_code(error: &ServerError) -> bool {
         .is_some_and(|e| e.get("code").is_some())
 }
 
-/// Codes for the errors async-graphql raises before any resolver runs.
-pub struct ErrorCodes;
+/// Codes for the errors async-graphql raises before any resolver runs. One per request:
+/// it remembers, from the parsed document, which arguments carry a variable, so that a
+/// wrongly typed argument is told apart as a literal (validation) or a variable (input).
+#[derive(Default)]
+pub struct ErrorCodes {
+    variable_arguments: Mutex<HashSet<Pos>>,
+}
 
 impl ExtensionFactory for ErrorCodes {
     fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(ErrorCodes)
+        Arc::new(ErrorCodes::default())
+    }
+}
+
+impl ErrorCodes {
+    fn points_at_a_variable(&self, error: &ServerError) -> bool {
+        let positions = self
+            .variable_arguments
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        error.locations.iter().any(|pos| positions.contains(pos))
     }
 }
 
@@ -192,14 +208,20 @@ impl Extension for ErrorCodes {
         variables: &Variables,
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
-        next.run(ctx, query, variables).await.map_err(|e| {
-            // An inner extension (introspection off) may already have said why.
+        let document = next.run(ctx, query, variables).await.map_err(|e| {
+            // An inner extension (limits, introspection off) may already have said why.
             if has_code(&e) {
                 e
             } else {
                 with_code(e, code::GRAPHQL_PARSE_FAILED)
             }
-        })
+        })?;
+        *self
+            .variable_arguments
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) =
+            super::variable_arguments::positions(&document);
+        Ok(document)
     }
 
     async fn validation(
@@ -211,9 +233,11 @@ impl Extension for ErrorCodes {
             errors
                 .into_iter()
                 .map(|e| {
-                    // A value of the wrong type (usually a variable) is bad input, not a
-                    // broken query.
-                    let code = if e.message.starts_with("Invalid value for argument") {
+                    // A variable of the wrong type is bad input; a literal of the wrong
+                    // type is a document that does not validate.
+                    let code = if e.message.starts_with("Invalid value for argument")
+                        && self.points_at_a_variable(&e)
+                    {
                         code::BAD_USER_INPUT
                     } else {
                         code::GRAPHQL_VALIDATION_FAILED

@@ -1,43 +1,224 @@
-//! At most one credential-checking field per operation, refused before anything runs.
+//! Cost before work: every limit on a document is judged on the document itself, before
+//! async-graphql validates or runs anything, in time linear in its size.
 //!
-//! Aliases let one request ask for a field many times: `a1: login(...) a2: login(...)`
-//! would try a thousand passwords in one HTTP request, each costing a hash, all of them
-//! admitted by the throttle at once. A document whose operation selects more than one of
-//! these fields (counting aliases, repeats, and fields reached through fragments) fails
-//! with `GRAPHQL_VALIDATION_FAILED` before any resolver runs, so nothing is hashed and
-//! nothing counts as a failed login.
+//! - **Shape**: at most `max_query_operations` operations and `max_query_fragments`
+//!   fragments, at most `max_field_directives` directives on any field or spread, at most
+//!   `max_variables` variable definitions per operation.
+//! - **Cost** ([`document_cost`]): each operation's expansion, with fragments counted
+//!   once and multiplied where spread, selects at most `max_query_complexity` fields
+//!   (every field counts 1, `__typename` and introspection included), at most
+//!   `max_query_aliases` of them aliased, nests at most `max_query_depth` fields deep, and
+//!   checks at most one credential. A fragment cycle is refused here too.
+//! - **Introspection depth**: a path through `__schema` or `__type` may nest
+//!   [`INTROSPECTION_DEPTH`] fields deep, whatever `max_query_depth` says. The standard
+//!   introspection queries (graphql-js, GraphiQL, graphql-core) follow a type reference
+//!   through nine `ofType` levels, 15 fields deep in all; no schema needs more, since
+//!   each `ofType` unwraps one `[...]` or `!`.
+//! - **Variables** ([`VariableBounds`]): out of bounds is `BAD_USER_INPUT`.
 //!
-//! Fields are matched by name, so the rule covers a credential-checking field from the
-//! moment it is added to the schema.
+//! The one-credential-field rule is why aliases are counted at all: `a1: login(...)
+//! a2: login(...)` would try a thousand passwords in one request, each costing a hash,
+//! all admitted by the throttle at once. Such a document fails before any resolver runs,
+//! so nothing is hashed and nothing counts as a failed login.
+//!
+//! Because a document that passes has a bounded expansion, async-graphql's own depth and
+//! complexity visitors (which walk the expansion, and always run during validation) and
+//! its executor cannot be made to do more than these limits admit. Its `limit_depth` and
+//! `limit_complexity` are not set: the rules here replace them (they would refuse the
+//! standard introspection queries, and they count neither `__typename` nor fragments once).
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery};
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
-use async_graphql::{Name, ServerError, ServerResult, Variables};
+use async_graphql::{Pos, ServerError, ServerResult, Variables};
 
+use super::document_cost::{CREDENTIAL_FIELDS, Cost, operation_costs};
 use super::errors::{code, with_code};
+use super::variable_bounds::VariableBounds;
+use crate::config::Settings;
 
-/// The fields that check a password or a one-time password.
-pub const CREDENTIAL_FIELDS: &[&str] = &[
-    "login",
-    "register",
-    "changePassword",
-    "confirmTotp",
-    "disableTotp",
-];
+/// How deep a path through `__schema` or `__type` may nest (see the module comment).
+pub const INTROSPECTION_DEPTH: usize = 15;
 
-pub struct OneCredentialField;
+/// The limits, from the settings of the same names.
+#[derive(Debug, Clone, Copy)]
+pub struct DocumentLimits {
+    pub max_depth: usize,
+    pub max_complexity: usize,
+    pub max_aliases: usize,
+    pub max_operations: usize,
+    pub max_fragments: usize,
+    pub max_field_directives: usize,
+    pub max_variable_definitions: usize,
+    pub variables: VariableBounds,
+}
 
-impl ExtensionFactory for OneCredentialField {
+impl DocumentLimits {
+    pub fn from_settings(settings: &Settings) -> DocumentLimits {
+        DocumentLimits {
+            max_depth: settings.max_query_depth,
+            max_complexity: settings.max_query_complexity,
+            max_aliases: settings.max_query_aliases,
+            max_operations: settings.max_query_operations,
+            max_fragments: settings.max_query_fragments,
+            max_field_directives: settings.max_field_directives,
+            max_variable_definitions: settings.max_variables,
+            variables: VariableBounds {
+                max_count: settings.max_variables,
+                max_depth: settings.max_variable_depth,
+                max_string_bytes: settings.max_variable_string_bytes,
+                max_list_length: settings.max_variable_list_length,
+            },
+        }
+    }
+
+    /// Why the document may not run, if it may not (`GRAPHQL_VALIDATION_FAILED`).
+    pub fn check_document(&self, document: &ExecutableDocument) -> Result<(), ServerError> {
+        let operations = document.operations.iter().count();
+        if operations > self.max_operations {
+            return Err(refused(
+                format!(
+                    "a document may hold at most {} operations",
+                    self.max_operations
+                ),
+                None,
+            ));
+        }
+        if document.fragments.len() > self.max_fragments {
+            return Err(refused(
+                format!(
+                    "a document may hold at most {} fragments",
+                    self.max_fragments
+                ),
+                None,
+            ));
+        }
+        for (_, operation) in document.operations.iter() {
+            if operation.node.variable_definitions.len() > self.max_variable_definitions {
+                return Err(refused(
+                    format!(
+                        "an operation may define at most {} variables",
+                        self.max_variable_definitions
+                    ),
+                    Some(operation.pos),
+                ));
+            }
+            self.directives(&operation.node.selection_set.node)?;
+        }
+        for fragment in document.fragments.values() {
+            self.directives(&fragment.node.selection_set.node)?;
+        }
+        let costs = operation_costs(document).map_err(|cycle| {
+            refused(
+                format!("fragment `{}` spreads itself", cycle.fragment),
+                Some(cycle.pos),
+            )
+        })?;
+        costs
+            .iter()
+            .try_for_each(|(name, cost)| self.cost(*name, cost))
+    }
+
+    fn cost(&self, operation: Option<&str>, cost: &Cost) -> Result<(), ServerError> {
+        let named = operation.map_or(String::new(), |name| format!(" (operation `{name}`)"));
+        if cost.credential_fields > 1 {
+            return Err(refused(
+                format!(
+                    "at most one credential-checking field ({}) may be selected per request{named}",
+                    CREDENTIAL_FIELDS.join(", ")
+                ),
+                None,
+            ));
+        }
+        if cost.depth > self.max_depth {
+            return Err(refused(
+                format!(
+                    "Query is nested too deep{named}: {} levels, at most {}",
+                    cost.depth, self.max_depth
+                ),
+                None,
+            ));
+        }
+        if cost.introspection_depth > INTROSPECTION_DEPTH {
+            return Err(refused(
+                format!(
+                    "Query is nested too deep{named}: introspection {} levels, at most {INTROSPECTION_DEPTH}",
+                    cost.introspection_depth
+                ),
+                None,
+            ));
+        }
+        if cost.fields > self.max_complexity {
+            return Err(refused(
+                format!(
+                    "Query is too complex{named}: {} fields once fragments are expanded, at most {}",
+                    count(cost.fields),
+                    self.max_complexity
+                ),
+                None,
+            ));
+        }
+        if cost.aliases > self.max_aliases {
+            return Err(refused(
+                format!(
+                    "Query has too many aliases{named}: {}, at most {}",
+                    count(cost.aliases),
+                    self.max_aliases
+                ),
+                None,
+            ));
+        }
+        Ok(())
+    }
+
+    /// Directives per field or spread, over the document as written (each selection once).
+    fn directives(&self, selections: &SelectionSet) -> Result<(), ServerError> {
+        for selection in &selections.items {
+            if selection.node.directives().len() > self.max_field_directives {
+                return Err(refused(
+                    format!(
+                        "a selection may carry at most {} directives",
+                        self.max_field_directives
+                    ),
+                    Some(selection.pos),
+                ));
+            }
+            match &selection.node {
+                Selection::Field(field) => self.directives(&field.node.selection_set.node)?,
+                Selection::InlineFragment(fragment) => {
+                    self.directives(&fragment.node.selection_set.node)?;
+                }
+                Selection::FragmentSpread(_) => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+fn count(n: usize) -> String {
+    if n == usize::MAX {
+        "too many to count".to_owned()
+    } else {
+        n.to_string()
+    }
+}
+
+fn refused(message: String, pos: Option<Pos>) -> ServerError {
+    with_code(
+        ServerError::new(message, pos),
+        code::GRAPHQL_VALIDATION_FAILED,
+    )
+}
+
+impl ExtensionFactory for DocumentLimits {
     fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(OneCredentialField)
+        Arc::new(*self)
     }
 }
 
 #[async_graphql::async_trait::async_trait]
-impl Extension for OneCredentialField {
+impl Extension for DocumentLimits {
     async fn parse_query(
         &self,
         ctx: &ExtensionContext<'_>,
@@ -46,152 +227,23 @@ impl Extension for OneCredentialField {
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
         let document = next.run(ctx, query, variables).await?;
-        if most_credential_fields(&document) > 1 {
-            let error = ServerError::new(
-                format!(
-                    "at most one credential-checking field ({}) may be selected per request",
-                    CREDENTIAL_FIELDS.join(", ")
-                ),
-                None,
-            );
-            return Err(with_code(error, code::GRAPHQL_VALIDATION_FAILED));
-        }
+        self.check_document(&document)?;
+        let defined = |name: &str| {
+            document.operations.iter().any(|(_, operation)| {
+                operation
+                    .node
+                    .variable_definitions
+                    .iter()
+                    .any(|definition| definition.node.name.node.as_str() == name)
+            })
+        };
+        self.variables
+            .check(variables, defined)
+            .map_err(|why| with_code(ServerError::new(why, None), code::BAD_USER_INPUT))?;
         Ok(document)
     }
 }
 
-/// The most credential-checking root fields any one operation of the document selects.
-pub fn most_credential_fields(document: &ExecutableDocument) -> usize {
-    let mut counter = Counter {
-        document,
-        fragments: HashMap::new(),
-    };
-    document
-        .operations
-        .iter()
-        .map(|(_, operation)| counter.count(&operation.node.selection_set.node))
-        .max()
-        .unwrap_or(0)
-}
-
-struct Counter<'a> {
-    document: &'a ExecutableDocument,
-    /// Each fragment's count, worked out once: a fragment spread many times (or nested
-    /// fragments spreading each other many times) costs no more than one walk, so a
-    /// crafted document cannot make this check slow. `None` while it is being counted.
-    fragments: HashMap<&'a Name, Option<usize>>,
-}
-
-impl<'a> Counter<'a> {
-    fn count(&mut self, selections: &'a SelectionSet) -> usize {
-        selections
-            .items
-            .iter()
-            .map(|selection| match &selection.node {
-                // Credential fields are root fields: what they select is their answer.
-                Selection::Field(field) => {
-                    usize::from(CREDENTIAL_FIELDS.contains(&field.node.name.node.as_str()))
-                }
-                Selection::InlineFragment(fragment) => {
-                    self.count(&fragment.node.selection_set.node)
-                }
-                Selection::FragmentSpread(spread) => self.fragment(&spread.node.fragment_name.node),
-            })
-            .fold(0, usize::saturating_add)
-    }
-
-    fn fragment(&mut self, name: &'a Name) -> usize {
-        match self.fragments.get(name) {
-            Some(Some(known)) => return *known,
-            // A cycle: validation refuses it on its own; count it once.
-            Some(None) => return 0,
-            None => {}
-        }
-        let Some(fragment) = self.document.fragments.get(name) else {
-            return 0;
-        };
-        self.fragments.insert(name, None);
-        let counted = self.count(&fragment.node.selection_set.node);
-        self.fragments.insert(name, Some(counted));
-        counted
-    }
-}
-
 #[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-    use super::*;
-
-    fn count(query: &str) -> usize {
-        most_credential_fields(&async_graphql::parser::parse_query(query).unwrap())
-    }
-
-    const LOGIN: &str = r#"login(input: {username: "a", password: "b"}) { expires }"#;
-
-    #[test]
-    fn one_credential_field_is_fine() {
-        assert_eq!(count(&format!("mutation {{ {LOGIN} }}")), 1);
-        assert_eq!(count("{ me { id } }"), 0);
-    }
-
-    #[test]
-    fn aliases_and_repeats_are_each_counted() {
-        assert_eq!(count(&format!("mutation {{ a: {LOGIN} b: {LOGIN} }}")), 2);
-        assert_eq!(count(&format!("mutation {{ {LOGIN} {LOGIN} }}")), 2);
-    }
-
-    #[test]
-    fn different_credential_fields_add_up() {
-        let query = format!(
-            r#"mutation {{ {LOGIN} register(input: {{username: "u", password: "p"}}) {{ id }} }}"#
-        );
-        assert_eq!(count(&query), 2);
-        for field in ["changePassword", "confirmTotp", "disableTotp"] {
-            let query = format!("mutation {{ {LOGIN} {field}(x: 1) }}");
-            assert_eq!(count(&query), 2, "{field}");
-        }
-    }
-
-    #[test]
-    fn fields_inside_fragments_are_counted_each_time_they_are_spread() {
-        let query = format!(
-            "mutation {{ ...F ...F ... on Mutation {{ {LOGIN} }} }} fragment F on Mutation {{ {LOGIN} }}"
-        );
-        assert_eq!(count(&query), 3);
-    }
-
-    #[test]
-    fn nested_fragments_are_counted_without_walking_them_again() {
-        // Each level spreads the next twice: 2^30 logins if walked naively.
-        let mut query = String::from("mutation { ...F0 }");
-        for level in 0..30 {
-            let next = level + 1;
-            query.push_str(&format!(
-                " fragment F{level} on Mutation {{ ...F{next} ...F{next} }}"
-            ));
-        }
-        query.push_str(&format!(" fragment F30 on Mutation {{ {LOGIN} }}"));
-        assert_eq!(count(&query), 1 << 30);
-    }
-
-    #[test]
-    fn only_root_fields_count() {
-        let query =
-            format!("mutation M {{ {LOGIN} }} query Q {{ me {{ login: id register: id }} }}");
-        assert_eq!(count(&query), 1);
-    }
-
-    #[test]
-    fn a_fragment_cycle_does_not_loop() {
-        let query = format!(
-            "mutation {{ ...A }} fragment A on Mutation {{ {LOGIN} ...B }} fragment B on Mutation {{ ...A }}"
-        );
-        assert_eq!(count(&query), 1);
-    }
-
-    #[test]
-    fn each_operation_is_judged_on_its_own() {
-        let query = format!("mutation One {{ {LOGIN} }} mutation Two {{ {LOGIN} }}");
-        assert_eq!(count(&query), 1);
-    }
-}
+#[path = "limits_tests.rs"]
+mod tests;

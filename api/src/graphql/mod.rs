@@ -1,7 +1,9 @@
-//! The GraphQL schema: built once at start, with depth and complexity limits, and
-//! error codes on everything it can answer.
+//! The GraphQL schema: built once at start, with every document's cost judged before it
+//! runs (`limits`), and error codes on everything it can answer.
 
+mod bounded_parser;
 mod context;
+mod document_cost;
 pub mod errors;
 mod introspection;
 mod limits;
@@ -9,11 +11,14 @@ mod mutation;
 mod parsed_documents;
 mod query;
 pub mod types;
+mod variable_arguments;
+mod variable_bounds;
 
 use std::sync::Arc;
 
 use async_graphql::{EmptySubscription, Schema};
 
+pub use bounded_parser::parse as parse_bounded;
 pub use context::{Credential, CredentialSource, IssuedTokens, RequestContext, TokenDelivery};
 pub use mutation::Mutation;
 pub use query::Query;
@@ -27,19 +32,22 @@ pub type LatchkeySchema = Schema<Query, Mutation, EmptySubscription>;
 pub fn build_schema(settings: &Settings, auth: Arc<Authenticator>) -> LatchkeySchema {
     let mut builder = Schema::build(Query, Mutation::default(), EmptySubscription)
         .data(auth)
-        .extension(errors::ErrorCodes)
-        .extension(limits::OneCredentialField)
-        .limit_depth(settings.max_query_depth)
-        .limit_complexity(settings.max_query_complexity);
+        .extension(errors::ErrorCodes::default())
+        // No `limit_depth` / `limit_complexity`: `DocumentLimits` replaces them (see there).
+        .extension(limits::DocumentLimits::from_settings(settings));
     if !settings.introspection {
         builder = builder
             .disable_introspection()
             .extension(introspection::NoIntrospection);
     }
-    // Last, so innermost: it stands in for the parser only, and every extension above
-    // still inspects each request's document.
+    // Innermost: the cache stands in for the parser only, so every extension above still
+    // inspects each request's document; and the bounded parser stands in for
+    // async-graphql's parse stage, whose recursion check expands fragments.
     builder
         .extension(parsed_documents::ParsedDocuments::default())
+        .extension(bounded_parser::BoundedParser {
+            max_tokens: settings.max_query_tokens,
+        })
         .finish()
 }
 

@@ -3,10 +3,10 @@
 //! A client sends the same few documents again and again (a frontend asks `{ me { .. } }`
 //! on every page), and async-graphql's parser was the largest fixed cost of a request
 //! (`bench/profile.sh`). A document that parsed is kept, and the next request with the
-//! same text gets a copy. Only parsing is skipped: this extension is the innermost, so
-//! the introspection switch, the one-credential-field rule, validation, and the depth and
-//! complexity limits look at every request's document as before. A text that does not
-//! parse is never kept: it fails the same way every time.
+//! same text gets a copy. Only parsing is skipped: this extension sits just outside the
+//! parser, so the introspection switch, the document limits and validation look at every
+//! request's document as before. A text that does not parse is never kept: it fails the
+//! same way every time.
 //!
 //! The kept texts are bounded in bytes; when a new one would not fit, everything is
 //! dropped and the cache refills with what clients send. A client sending endless

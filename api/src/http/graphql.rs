@@ -92,13 +92,12 @@ pub async fn get(request: HttpRequest, state: web::Data<AppState>) -> HttpRespon
         }
         return bad_request("GET /graphql needs a `query` parameter");
     }
-    let graphql_request = match async_graphql::http::parse_query_string(query_string) {
-        Ok(r) => r,
-        Err(_) => return bad_request("the query parameters are not a valid GraphQL request"),
+    let Some(graphql_request) = super::get_request::parse(query_string) else {
+        return bad_request("the query parameters are not a valid GraphQL request");
     };
     // GET is for reads only: a mutation over GET could be triggered by a link or an
     // <img> tag from another site.
-    if is_mutation(&graphql_request) {
+    if is_mutation(&graphql_request, state.settings.max_query_tokens) {
         return HttpResponse::MethodNotAllowed()
             .insert_header((header::ALLOW, "POST"))
             .json(serde_json::json!({
@@ -263,9 +262,10 @@ fn prefers_graphql_response(request: &HttpRequest) -> bool {
 }
 
 /// Whether the operation the request would run is a mutation. A query that does not parse
-/// is left to the executor, which reports the parse error.
-fn is_mutation(request: &async_graphql::Request) -> bool {
-    let Ok(document) = async_graphql::parser::parse_query(&request.query) else {
+/// (within the same bounds as the schema's parser) is left to the executor, which reports
+/// the parse error.
+fn is_mutation(request: &async_graphql::Request, max_tokens: usize) -> bool {
+    let Ok(document) = crate::graphql::parse_bounded(&request.query, max_tokens) else {
         return false;
     };
     let selected = match (&document.operations, request.operation_name.as_deref()) {

@@ -5,6 +5,7 @@ mod client_info;
 mod cookies;
 pub mod cors;
 mod credentials;
+mod get_request;
 mod graphiql;
 mod graphql;
 mod probes;

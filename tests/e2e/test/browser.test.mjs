@@ -1,6 +1,7 @@
 // A real browser (Debian's Chromium under playwright-core) against release servers:
-// - GraphiQL, served by Latchkey itself, logs in and runs `me` from the playground, and is
-//   screenshotted (out/graphiql.png);
+// - GraphiQL, served by Latchkey itself, loads the schema (the docs explorer lists `login`,
+//   out/graphiql-docs.png), logs in and runs `me` from the playground, and is screenshotted
+//   (out/graphiql.png);
 // - a page on a second origin logs in with `mode: SESSION` through
 //   `fetch(..., { credentials: 'include' })`, reads `me` through the cookie alone,
 //   refreshes, logs out and sees `me` fail: once from the same site (another port of the
@@ -129,6 +130,25 @@ describe('GraphiQL, served by Latchkey', () => {
     const elsewhere = seen.requests.filter((url) => !url.startsWith(`${defaultCookies.origin}/`));
     assert.deepEqual(elsewhere, [], 'every request goes to the Latchkey server');
     assert.ok(seen.requests.some((url) => url.includes('/graphiql/graphiql.min.js?v=')));
+    assert.deepEqual(seen.problems, []);
+  });
+
+  test('the schema loads: no error in the response pane, and the docs explorer lists `login`', async () => {
+    // GraphiQL introspects on first load; a refused introspection query shows its error in
+    // the response pane and leaves the docs explorer empty.
+    await page.locator('button[aria-label="Show Documentation Explorer"]').click();
+    const explorer = page.locator('.graphiql-doc-explorer');
+    await explorer
+      .locator('a.graphiql-doc-explorer-type-name', { hasText: /^Mutation$/ })
+      .click({ timeout: 15_000 });
+    await explorer
+      .locator('.graphiql-doc-explorer-field-name', { hasText: /^login$/ })
+      .waitFor({ timeout: 15_000 });
+    const response = await page.locator('.graphiql-response').innerText();
+    assert.doesNotMatch(response, /error/i, response);
+    await page.screenshot({ path: join(OUT_DIR, 'graphiql-docs.png') });
+    // Closed again, so the next test finds the editor where it was.
+    await page.locator('button[aria-label="Hide Documentation Explorer"]').click();
     assert.deepEqual(seen.problems, []);
   });
 
