@@ -199,3 +199,28 @@ async fn with_introspection_off_it_cannot_hide_in_a_fragment() {
 
     response.assert_error("GRAPHQL_VALIDATION_FAILED", 400);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aliased_refreshes_of_one_token_are_refused_and_rotate_nothing() {
+    // Arrange: twenty refreshes of one token in one document would race inside the grace
+    // window and each mint a live successor.
+    let app = TestApp::spawn().await;
+    let (_, login) = app.signed_in_user().await;
+    let token = crate::helpers::str_field(&login, "refreshToken").to_owned();
+    let fields: String = (0..20)
+        .map(|i| format!("r{i}: refresh(refreshToken: $t) {{ refreshToken }} "))
+        .collect();
+    let document = format!("mutation($t: String) {{ {fields}}}");
+
+    // Act
+    let response = app.gql(&document, json!({ "t": token })).await;
+
+    // Assert: refused before anything ran; the token is still the session's current one.
+    response.assert_error("GRAPHQL_VALIDATION_FAILED", 400);
+    assert!(
+        response.error_message().contains("refresh"),
+        "{}",
+        response.error_message()
+    );
+    app.refresh(&token).await.assert_ok();
+}

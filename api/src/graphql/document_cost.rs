@@ -17,13 +17,16 @@ use std::collections::HashMap;
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
 use async_graphql::{Name, Pos};
 
-/// The fields that check a password or a one-time password.
+/// The fields that check a password, a one-time password or a refresh token. `refresh`
+/// is one: twenty aliased refreshes of one token would otherwise race each other inside
+/// the grace window and mint twenty live successors.
 pub const CREDENTIAL_FIELDS: &[&str] = &[
     "login",
     "register",
     "changePassword",
     "confirmTotp",
     "disableTotp",
+    "refresh",
 ];
 
 /// The root fields whose subtrees describe the schema rather than data.
