@@ -150,7 +150,8 @@ fn stored_rows_are_redacted() {
         token_hash: SECRET.into(),
         session_id: Uuid::nil(),
         created_at: at(),
-        superseded_at: None,
+        superseded_at: Some(at()),
+        successor_seed: Some(SECRET.into()),
     };
     assert_hides("refresh_token::Model", format!("{token:?}"), SECRET);
     let header = auth_header::Model {

@@ -10,6 +10,7 @@ mod m20261201_000001_create_auth_headers;
 mod m20261201_000002_create_apps;
 mod m20261201_000003_create_totp;
 mod m20261201_000004_create_login_throttle;
+mod m20261202_000003_refresh_successor_seed;
 
 pub struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000002_create_apps::Migration),
             Box::new(m20261201_000003_create_totp::Migration),
             Box::new(m20261201_000004_create_login_throttle::Migration),
+            Box::new(m20261202_000003_refresh_successor_seed::Migration),
         ]
     }
 }

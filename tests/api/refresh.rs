@@ -128,10 +128,35 @@ async fn refresh_with_a_rotated_token_within_the_grace_window_still_works() {
     // Act
     let response = app.refresh(str_field(&login, "refreshToken")).await;
 
-    // Assert
+    // Assert: the same successor as the first refresh, and a fresh access token.
     let refreshed = &response.assert_ok()["refresh"];
     assert!(!str_field(refreshed, "accessToken").is_empty());
-    assert!(!str_field(refreshed, "refreshToken").is_empty());
+    assert_eq!(
+        str_field(refreshed, "refreshToken"),
+        str_field(&first_refresh.assert_ok()["refresh"], "refreshToken")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replay_within_the_grace_window_forks_no_chain_that_escapes_reuse_detection() {
+    // Arrange: a stolen token replayed within the grace window, after its owner refreshed.
+    let app = TestApp::spawn_with(|s| s.refresh_reuse_grace = GRACE).await;
+    let (_, login) = app.signed_in_user().await;
+    let stolen = str_field(&login, "refreshToken").to_owned();
+    let owner = app.refresh(&stolen).await;
+    let owners_token = str_field(&owner.assert_ok()["refresh"], "refreshToken").to_owned();
+    let thief = app.refresh(&stolen).await;
+    let thiefs_token = str_field(&thief.assert_ok()["refresh"], "refreshToken").to_owned();
+
+    // Act: the owner refreshes on; later the thief uses what the replay gave.
+    app.refresh(&owners_token).await.assert_ok();
+    app.clock.advance(PAST_GRACE);
+    let response = app.refresh(&thiefs_token).await;
+
+    // Assert: the thief held the owner's superseded token, not a chain of its own, so
+    // using it is a reuse and the session ends.
+    assert_eq!(thiefs_token, owners_token);
+    response.assert_error("REFRESH_TOKEN_REUSED", 401);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

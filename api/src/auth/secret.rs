@@ -20,7 +20,7 @@ use sha2::{Digest as _, Sha256};
 use subtle::ConstantTimeEq as _;
 
 /// Bytes of randomness in a secret.
-const SECRET_BYTES: usize = 32;
+pub const SECRET_BYTES: usize = 32;
 /// Length of a secret's base64url text, after its prefix.
 pub const SECRET_CHARS: usize = 43;
 /// Characters after the type prefix that a listing shows.
@@ -44,7 +44,11 @@ impl Eq for OpaqueSecret {}
 
 impl OpaqueSecret {
     pub fn generate(prefix: &str) -> OpaqueSecret {
-        let bytes: [u8; SECRET_BYTES] = rand::random();
+        OpaqueSecret::from_bytes(prefix, rand::random())
+    }
+
+    /// The secret whose 256 bits are `bytes`: for secrets derived from others.
+    pub fn from_bytes(prefix: &str, bytes: [u8; SECRET_BYTES]) -> OpaqueSecret {
         OpaqueSecret(SecretString::from(format!(
             "{prefix}{}",
             URL_SAFE_NO_PAD.encode(bytes)

@@ -133,19 +133,25 @@ impl Sessions {
         )
     }
 
-    /// Supersedes `old_hash` and records `new_hash` as its successor, in one transaction.
-    /// `false` when the old token was already superseded (another refresh won the race).
+    /// Supersedes `old_hash`, keeping the seed its successor was derived from, and records
+    /// `new_hash` as that successor, in one transaction. `false` when the old token was
+    /// already superseded (another refresh won the race: its seed is in the row).
     pub async fn rotate(
         &self,
         session_id: Uuid,
         old_hash: &str,
-        new_hash: &str,
+        successor: (&str, &str),
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
+        let (new_hash, seed) = successor;
         let writer = self.db.writer().await;
         let txn = writer.begin().await?;
         let superseded = refresh_token::Entity::update_many()
             .col_expr(refresh_token::Column::SupersededAt, Expr::value(now))
+            .col_expr(
+                refresh_token::Column::SuccessorSeed,
+                Expr::value(SensitiveText::from(seed)),
+            )
             .filter(refresh_token::Column::TokenHash.eq(old_hash))
             .filter(refresh_token::Column::SessionId.eq(session_id))
             .filter(refresh_token::Column::SupersededAt.is_null())
@@ -160,22 +166,6 @@ impl Sessions {
         touch(&txn, session_id, now).await?;
         txn.commit().await?;
         Ok(true)
-    }
-
-    /// Issues another live token for a session without superseding anything: the answer to
-    /// a token presented again within the grace window.
-    pub async fn issue_sibling(
-        &self,
-        session_id: Uuid,
-        new_hash: &str,
-        now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        let writer = self.db.writer().await;
-        let txn = writer.begin().await?;
-        insert_token(&txn, new_hash, session_id, now).await?;
-        touch(&txn, session_id, now).await?;
-        txn.commit().await?;
-        Ok(())
     }
 
     /// Deletes the sessions that ended (revoked or expired) before `before`, with their
@@ -257,6 +247,7 @@ async fn insert_token(
         session_id: Set(session_id),
         created_at: Set(now),
         superseded_at: Set(None),
+        successor_seed: Set(None),
     })
     .exec_without_returning(db)
     .await?;

@@ -12,7 +12,7 @@ use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::refresh_token::{Presented, RefreshToken, TokenHash, classify};
+use super::refresh_token::{Presented, RefreshToken, SuccessorSeed, TokenHash, classify};
 use super::token_mode::TokenMode;
 use crate::auth::client::ClientMeta;
 use crate::auth::error::AuthError;
@@ -126,12 +126,13 @@ impl SessionLedger {
     }
 
     /// Supersedes the presented refresh token with a successor. A token superseded within
-    /// the grace window gets a successor of its own (two tabs refreshing at once); after
-    /// it, the session ends and the answer is `RefreshTokenReused`.
+    /// the grace window (two tabs refreshing at once, a retried request) gets the successor
+    /// it was already given, never another; after it, the session ends and the answer is
+    /// `RefreshTokenReused`.
     pub async fn rotate(&self, presented: &str, now: DateTime<Utc>) -> Result<Rotated, AuthError> {
         let token = RefreshToken::parse(presented).ok_or(UNKNOWN_REFRESH_TOKEN)?;
         let hash = token.hash();
-        let record = self
+        let mut record = self
             .sessions
             .find_token(hash.as_str())
             .await?
@@ -148,40 +149,45 @@ impl SessionLedger {
             .filter(|s| is_live(s, now))
             .ok_or(UNKNOWN_REFRESH_TOKEN)?;
 
-        let successor = RefreshToken::generate();
-        let successor_hash = successor.hash();
-        let mut presented_as = classify(record.superseded_at, now, self.reuse_grace);
-        if presented_as == Presented::Current {
+        if record.superseded_at.is_none() {
+            let seed = SuccessorSeed::generate();
+            let successor = token.successor(&seed);
             let won = self
                 .sessions
-                .rotate(session.id, hash.as_str(), successor_hash.as_str(), now)
+                .rotate(
+                    session.id,
+                    hash.as_str(),
+                    (successor.hash().as_str(), seed.expose()),
+                    now,
+                )
                 .await?;
-            if !won {
-                // Another refresh superseded it a moment ago: judge it as superseded now.
-                let superseded_at = self
-                    .sessions
-                    .find_token(hash.as_str())
-                    .await?
-                    .and_then(|r| r.superseded_at);
-                presented_as = classify(superseded_at.or(Some(now)), now, self.reuse_grace);
+            if won {
+                return Ok(Rotated { session, successor });
             }
+            // Another refresh superseded it a moment ago: judge it as superseded then, with
+            // the seed that refresh kept.
+            record = self
+                .sessions
+                .find_token(hash.as_str())
+                .await?
+                .ok_or(UNKNOWN_REFRESH_TOKEN)?;
         }
-        match presented_as {
-            Presented::Current => {}
-            Presented::WithinGrace => {
-                self.sessions
-                    .issue_sibling(session.id, successor_hash.as_str(), now)
-                    .await?;
+        match classify(record.superseded_at.or(Some(now)), now, self.reuse_grace) {
+            Presented::Current | Presented::WithinGrace => {
+                // A row superseded before successors were derived has no seed: its holder
+                // logs in again.
+                let seed = record.successor_seed.ok_or(UNKNOWN_REFRESH_TOKEN)?;
+                let successor = token.successor(&SuccessorSeed::from_stored(seed.0));
+                Ok(Rotated { session, successor })
             }
             Presented::Reused => {
                 self.sessions
                     .revoke(session.id, "refresh_token_reused", now)
                     .await?;
                 tracing::warn!(session_id = %session.id, user_id = %session.user_id, "refresh token reused: session revoked");
-                return Err(AuthError::RefreshTokenReused);
+                Err(AuthError::RefreshTokenReused)
             }
         }
-        Ok(Rotated { session, successor })
     }
 
     /// The live session a refresh token may end: only a token that could still refresh

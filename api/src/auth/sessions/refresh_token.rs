@@ -3,16 +3,27 @@
 //! A refresh token is 256 random bits, shown to the client once and stored only as its
 //! SHA-256 (a slow hash buys nothing against 256 bits of entropy). Every `refresh`
 //! supersedes the token presented and issues a successor. A superseded token presented
-//! again within the grace window (two tabs refreshing at once) still gets a successor of
-//! its own; after the window it means the token leaked, and the whole session ends.
+//! again within the grace window (two tabs refreshing at once) gets that same successor
+//! back, never a sibling, so a session stays one chain that reuse detection can follow;
+//! after the window it means the token leaked, and the whole session ends.
+//!
+//! The successor is derived, not stored: HMAC-SHA256 keyed by the presented token over a
+//! random seed kept in the superseded token's row. Whoever presents the token again can
+//! be given the same successor; the database alone (the seed and the token's hash) cannot
+//! produce it.
 
 use std::fmt;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use hmac::{Hmac, Mac as _};
+use sha2::Sha256;
 
-use crate::auth::secret::OpaqueSecret;
+use crate::auth::secret::{ExposeSecret as _, OpaqueSecret, SECRET_BYTES, SecretString};
 pub use crate::auth::secret::TokenHash;
+
+/// Separates this use of HMAC from any other keyed by the same bytes.
+const SUCCESSOR_CONTEXT: &[u8] = b"latchkey refresh successor v1\0";
 
 /// A refresh token in the clear: an opaque secret with no type prefix (the format
 /// clients already hold). `Debug` never shows it.
@@ -36,6 +47,47 @@ impl RefreshToken {
     pub fn hash(&self) -> TokenHash {
         self.0.hash()
     }
+
+    /// The token that succeeds this one under `seed`: the same for every call, so a
+    /// replay within the grace window is answered with the successor already issued.
+    pub fn successor(&self, seed: &SuccessorSeed) -> RefreshToken {
+        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(self.expose().as_bytes()) else {
+            // HMAC takes keys of any length; this arm cannot be reached.
+            return RefreshToken::generate();
+        };
+        mac.update(SUCCESSOR_CONTEXT);
+        mac.update(seed.0.expose_secret().as_bytes());
+        let bytes: [u8; SECRET_BYTES] = mac.finalize().into_bytes().into();
+        RefreshToken(OpaqueSecret::from_bytes("", bytes))
+    }
+}
+
+/// The random input to a successor's derivation, kept (as hex) in the row of the token it
+/// succeeds. `Debug` never shows it: with the token, it gives the successor.
+pub struct SuccessorSeed(SecretString);
+
+impl SuccessorSeed {
+    pub fn generate() -> SuccessorSeed {
+        let bytes: [u8; SECRET_BYTES] = rand::random();
+        SuccessorSeed(SecretString::from(
+            bytes.iter().map(|b| format!("{b:02x}")).collect::<String>(),
+        ))
+    }
+
+    pub fn from_stored(hex: String) -> SuccessorSeed {
+        SuccessorSeed(SecretString::from(hex))
+    }
+
+    /// The text the database keeps.
+    pub fn expose(&self) -> &str {
+        self.0.expose_secret()
+    }
+}
+
+impl fmt::Debug for SuccessorSeed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SuccessorSeed([redacted])")
+    }
 }
 
 impl fmt::Debug for RefreshToken {
@@ -49,7 +101,7 @@ impl fmt::Debug for RefreshToken {
 pub enum Presented {
     /// The token is live: supersede it and issue a successor.
     Current,
-    /// Superseded moments ago (a concurrent refresh): issue a successor of its own.
+    /// Superseded moments ago (a concurrent refresh): answer with the same successor.
     WithinGrace,
     /// Superseded longer ago than the grace window: a replay. End the session.
     Reused,
@@ -132,6 +184,18 @@ mod tests {
                 "superseded {superseded}, presented {now}"
             );
         }
+    }
+
+    #[test]
+    fn a_successor_is_the_same_for_the_same_token_and_seed_and_nothing_else() {
+        let token = RefreshToken::generate();
+        let seed = SuccessorSeed::generate();
+        let successor = token.successor(&seed);
+        assert_eq!(token.successor(&SuccessorSeed::from_stored(seed.expose().to_owned())), successor);
+        assert_eq!(RefreshToken::parse(successor.expose()), Some(successor.clone()));
+        assert_ne!(successor, token);
+        assert_ne!(token.successor(&SuccessorSeed::generate()), successor);
+        assert_ne!(RefreshToken::generate().successor(&seed), successor);
     }
 
     #[test]
