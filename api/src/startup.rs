@@ -14,6 +14,7 @@ use crate::auth::clock::{Clock, SystemClock};
 use crate::auth::tokens::key_ring::RELOAD_INTERVAL;
 use crate::config::Settings;
 use crate::graphql::build_schema;
+use crate::http::low_priority::LowPriorityLane;
 use crate::http::state::AppState;
 use crate::http::telemetry::RequestSpan;
 use crate::store::Store;
@@ -58,6 +59,7 @@ impl Application {
             schema,
             apps,
             cors_origins,
+            low_priority: LowPriorityLane::start()?,
         });
         let server = HttpServer::new(move || {
             App::new()

@@ -34,6 +34,7 @@ pub mod code {
     pub const GRAPHQL_PARSE_FAILED: &str = "GRAPHQL_PARSE_FAILED";
     pub const GRAPHQL_VALIDATION_FAILED: &str = "GRAPHQL_VALIDATION_FAILED";
     pub const BAD_REQUEST: &str = "BAD_REQUEST";
+    pub const SERVICE_UNAVAILABLE: &str = "SERVICE_UNAVAILABLE";
     pub const INTERNAL_SERVER_ERROR: &str = "INTERNAL_SERVER_ERROR";
 }
 
@@ -49,6 +50,7 @@ pub fn status_of(code: &str) -> u16 {
         code::CONFLICT => 409,
         code::RATE_LIMITED => 429,
         code::INTERNAL_SERVER_ERROR => 500,
+        code::SERVICE_UNAVAILABLE => 503,
         _ => 400,
     }
 }
@@ -307,6 +309,7 @@ mod tests {
             (code::GRAPHQL_PARSE_FAILED, 400),
             (code::GRAPHQL_VALIDATION_FAILED, 400),
             (code::BAD_REQUEST, 400),
+            (code::SERVICE_UNAVAILABLE, 503),
             (code::INTERNAL_SERVER_ERROR, 500),
         ];
         for (code, status) in table {

@@ -8,6 +8,7 @@ pub mod errors;
 mod introspection;
 mod limits;
 mod mutation;
+pub mod operation_kinds;
 mod parsed_documents;
 mod query;
 pub mod types;

@@ -2,17 +2,18 @@
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::{Method, StatusCode};
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder, web};
 use async_graphql::parser::types::{DocumentOperations, OperationType};
 
 use super::client_info::client_meta;
-use super::rejections::{bad_request, payload_too_large};
+use super::rejections::{bad_request, payload_too_large, reject};
 use super::state::AppState;
 use super::{cookies, credentials};
 use crate::auth::secret::ExposeSecret as _;
 use crate::auth::sessions::token_mode::TokenMode;
 use crate::graphql::errors::{self, code};
-use crate::graphql::{RequestContext, TokenDelivery};
+use crate::graphql::operation_kinds::may_mutate;
+use crate::graphql::{LatchkeySchema, RequestContext, TokenDelivery};
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
 /// Most operations one batched request may carry (when batching is on).
@@ -97,7 +98,9 @@ pub async fn get(request: HttpRequest, state: web::Data<AppState>) -> HttpRespon
     };
     // GET is for reads only: a mutation over GET could be triggered by a link or an
     // <img> tag from another site.
-    if is_mutation(&graphql_request, state.settings.max_query_tokens) {
+    if may_mutate(&graphql_request.query)
+        && is_mutation(&graphql_request, state.settings.max_query_tokens)
+    {
         return HttpResponse::MethodNotAllowed()
             .insert_header((header::ALLOW, "POST"))
             .json(serde_json::json!({
@@ -134,10 +137,12 @@ async fn execute(
     for operation in operations {
         let mut context = RequestContext::new(client_meta(request));
         credentials::extract(request, &state.settings.cookies, &mut context);
+        if !batched && context.credential.is_none() && !may_mutate(&operation.query) {
+            return execute_at_low_priority(request, operation, context, state).await;
+        }
         // Shared with the resolvers, and read again below for what they asked to deliver.
         let context = std::sync::Arc::new(context);
-        let mut response = state.schema.execute(operation.data(context.clone())).await;
-        errors::finish(&mut response);
+        let response = run(state.schema.clone(), operation, context.clone()).await;
         delivery = context.take_delivery().or(delivery);
         responses.push(response);
     }
@@ -150,13 +155,7 @@ async fn execute(
     } else {
         StatusCode::OK
     };
-    let mut http = HttpResponse::build(status);
-    http.insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")));
-    http.content_type(if wants_graphql_response {
-        GRAPHQL_RESPONSE_JSON
-    } else {
-        "application/json"
-    });
+    let mut http = response_head(status, wants_graphql_response);
     if let Some(delivery) = delivery {
         deliver(&mut http, &delivery, state);
     }
@@ -168,6 +167,72 @@ async fn execute(
             http.json(bodies)
         }
     }
+}
+
+/// An anonymous query, run and written out on the low-priority thread (see
+/// `low_priority.rs`): it can neither deliver tokens nor touch the database, so only its
+/// bytes come back. `SERVICE_UNAVAILABLE` when that thread's queue is full.
+async fn execute_at_low_priority(
+    request: &HttpRequest,
+    operation: async_graphql::Request,
+    context: RequestContext,
+    state: &AppState,
+) -> HttpResponse {
+    let schema = state.schema.clone();
+    let work = async move {
+        let response = run(schema, operation, std::sync::Arc::new(context)).await;
+        (
+            never_executed(&response),
+            serde_json::to_vec(&body_of(&response)),
+        )
+    };
+    let Ok((never_executed, body)) = state.low_priority.run(work).await else {
+        let mut busy = reject(
+            StatusCode::SERVICE_UNAVAILABLE,
+            code::SERVICE_UNAVAILABLE,
+            "the server is busy with other queries; retry shortly",
+        );
+        busy.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        return busy;
+    };
+    let Ok(body) = body else {
+        return reject(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            code::INTERNAL_SERVER_ERROR,
+            "could not write the response",
+        );
+    };
+    let wants_graphql_response = prefers_graphql_response(request);
+    let status = if wants_graphql_response && never_executed {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    response_head(status, wants_graphql_response).body(body)
+}
+
+/// One operation through the schema, with error codes on everything it answers.
+async fn run(
+    schema: LatchkeySchema,
+    operation: async_graphql::Request,
+    context: std::sync::Arc<RequestContext>,
+) -> async_graphql::Response {
+    let mut response = schema.execute(operation.data(context)).await;
+    errors::finish(&mut response);
+    response
+}
+
+/// Status, `Cache-Control` and the content type the client asked for.
+fn response_head(status: StatusCode, wants_graphql_response: bool) -> HttpResponseBuilder {
+    let mut http = HttpResponse::build(status);
+    http.insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")));
+    http.content_type(if wants_graphql_response {
+        GRAPHQL_RESPONSE_JSON
+    } else {
+        "application/json"
+    });
+    http
 }
 
 /// Whether a response failed before execution (parse, validation, variable coercion).

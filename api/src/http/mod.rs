@@ -8,6 +8,7 @@ mod credentials;
 mod get_request;
 mod graphiql;
 mod graphql;
+pub mod low_priority;
 mod probes;
 mod rejections;
 pub mod state;

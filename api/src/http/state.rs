@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use super::low_priority::LowPriorityLane;
 use crate::auth::apps::origin::Origin;
 use crate::auth::apps::registry::AppRegistry;
 use crate::auth::authenticator::Authenticator;
@@ -19,4 +20,6 @@ pub struct AppState {
     pub apps: Arc<AppRegistry>,
     /// The `cors_origins` setting, parsed (apps' origins come from `apps`).
     pub cors_origins: Vec<Origin>,
+    /// Where anonymous queries run: only on a core the request workers leave idle.
+    pub low_priority: LowPriorityLane,
 }

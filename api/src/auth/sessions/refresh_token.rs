@@ -19,8 +19,8 @@ use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac as _};
 use sha2::Sha256;
 
-use crate::auth::secret::{ExposeSecret as _, OpaqueSecret, SECRET_BYTES, SecretString};
 pub use crate::auth::secret::TokenHash;
+use crate::auth::secret::{ExposeSecret as _, OpaqueSecret, SECRET_BYTES, SecretString};
 
 /// Separates this use of HMAC from any other keyed by the same bytes.
 const SUCCESSOR_CONTEXT: &[u8] = b"latchkey refresh successor v1\0";
@@ -191,8 +191,14 @@ mod tests {
         let token = RefreshToken::generate();
         let seed = SuccessorSeed::generate();
         let successor = token.successor(&seed);
-        assert_eq!(token.successor(&SuccessorSeed::from_stored(seed.expose().to_owned())), successor);
-        assert_eq!(RefreshToken::parse(successor.expose()), Some(successor.clone()));
+        assert_eq!(
+            token.successor(&SuccessorSeed::from_stored(seed.expose().to_owned())),
+            successor
+        );
+        assert_eq!(
+            RefreshToken::parse(successor.expose()),
+            Some(successor.clone())
+        );
         assert_ne!(successor, token);
         assert_ne!(token.successor(&SuccessorSeed::generate()), successor);
         assert_ne!(RefreshToken::generate().successor(&seed), successor);
