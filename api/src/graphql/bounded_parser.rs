@@ -134,7 +134,7 @@ fn scan(text: &str) -> Shape {
 /// The index after the string that starts at `start`: a block string (`"""`) or a
 /// string with backslash escapes. An unterminated string runs to the end; the parser
 /// then says what is wrong.
-fn skip_string(bytes: &[u8], start: usize) -> usize {
+pub(super) fn skip_string(bytes: &[u8], start: usize) -> usize {
     if bytes.get(start..start + 3) == Some(b"\"\"\"") {
         let mut i = start + 3;
         while i < bytes.len() {

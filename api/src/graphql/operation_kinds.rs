@@ -10,6 +10,8 @@
 //! zero. A false "might" (a fragment or variable default named `mutation`) only keeps a
 //! document on the workers, where it would have run anyway.
 
+use super::bounded_parser::skip_string;
+
 /// `true` unless every operation in `text` is certainly a query.
 pub fn may_mutate(text: &str) -> bool {
     let bytes = text.as_bytes();
@@ -52,37 +54,6 @@ pub fn may_mutate(text: &str) -> bool {
         }
     }
     false
-}
-
-/// The index just past the string that starts at `start` (a `"..."` with escapes, or a
-/// `"""..."""` block); the end of the text if it never closes.
-fn skip_string(bytes: &[u8], start: usize) -> usize {
-    let rest = bytes.get(start..).unwrap_or_default();
-    if rest.starts_with(b"\"\"\"") {
-        let mut i = start + 3;
-        while i < bytes.len() {
-            let here = bytes.get(i..).unwrap_or_default();
-            if here.starts_with(b"\\\"\"\"") {
-                i += 4;
-            } else if here.starts_with(b"\"\"\"") {
-                return i + 3;
-            } else {
-                i += 1;
-            }
-        }
-        return bytes.len();
-    }
-    let mut i = start + 1;
-    while let Some(&b) = bytes.get(i) {
-        match b {
-            b'\\' => i += 2,
-            b'"' => return i + 1,
-            // A string cannot span lines: the parser will refuse it; stop here.
-            b'\n' | b'\r' => return i,
-            _ => i += 1,
-        }
-    }
-    bytes.len()
 }
 
 fn is_name_start(b: u8) -> bool {
