@@ -10,6 +10,7 @@ pub mod cli;
 pub mod config;
 pub mod graphql;
 pub mod http;
+pub mod mail;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

@@ -127,8 +127,40 @@ fn stored_rows_are_redacted() {
         password_changed_at: at(),
         created_at: at(),
         totp_enabled_at: None,
+        email_verified_at: None,
     };
     assert_hides("user::Model", format!("{user:?}"), SECRET);
+    let mail = latchkey_entity::mail_outbox::Model {
+        id: Uuid::nil(),
+        kind: "password_reset".into(),
+        user_id: None,
+        recipient: "a@example.com".into(),
+        client_ip: None,
+        status: "pending".into(),
+        subject: None,
+        body_text: Some(SECRET.into()),
+        body_html: Some(SECRET.into()),
+        attempts: 0,
+        next_attempt_at: at(),
+        claimed_until: None,
+        claim_id: None,
+        last_error: None,
+        created_at: at(),
+        sent_at: None,
+    };
+    assert_hides("mail_outbox::Model", format!("{mail:?}"), SECRET);
+    let token = latchkey_entity::email_token::Model {
+        token_hash: SECRET.into(),
+        user_id: Uuid::nil(),
+        purpose: "password_reset".into(),
+        email: "a@example.com".into(),
+        code_hash: Some(SECRET.into()),
+        code_failures: 0,
+        created_at: at(),
+        expires_at: at(),
+        used_at: None,
+    };
+    assert_hides("email_token::Model", format!("{token:?}"), SECRET);
     let totp = totp::Model {
         user_id: Uuid::nil(),
         secret: SECRET.into(),
@@ -223,6 +255,7 @@ fn secrets_at_the_edges_are_redacted() {
         created: at().into(),
         password_expiration: None,
         totp_enabled: false,
+        email_verified: false,
         role: crate::graphql::types::Role::User,
     };
     let payload = AuthPayload {

@@ -38,7 +38,14 @@ impl Application {
     ) -> anyhow::Result<Application> {
         let cors_origins = crate::http::cors::configured_origins(&settings.cors_origins)?;
         let store = Store::open(&settings).await?;
-        let auth = Arc::new(Authenticator::start(&settings, store.clone(), clock).await?);
+        let auth = Arc::new(Authenticator::start(&settings, store.clone(), clock.clone()).await?);
+        crate::mail::worker::spawn(
+            &settings.mail,
+            store.outbox.clone(),
+            clock,
+            auth.mail_wake_signal(),
+            Arc::downgrade(&auth),
+        )?;
         if let Some(admin) = &settings.admin {
             auth.ensure_admin(&admin.username, &admin.password).await?;
         }

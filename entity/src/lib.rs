@@ -7,7 +7,9 @@
 
 pub mod app;
 pub mod auth_header;
+pub mod email_token;
 pub mod login_throttle;
+pub mod mail_outbox;
 pub mod refresh_token;
 pub mod sensitive;
 pub mod session;

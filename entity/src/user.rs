@@ -28,6 +28,9 @@ pub struct Model {
     /// When TOTP was turned on; null when it is off. A copy of `totp.enabled_at`, kept
     /// here so reading an account (`me`, `login`) needs no second query.
     pub totp_enabled_at: Option<DateTimeUtc>,
+    /// When the current `email` was proved to reach its owner; null when it has not been
+    /// (or there is none). Changing the address clears it.
+    pub email_verified_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -53,7 +53,7 @@ fn base32_decode(text: &str) -> Vec<u8> {
 }
 
 /// The 6-digit HMAC-SHA1 code of a time step (RFC 4226 dynamic truncation).
-fn code_at(secret: &str, step: u64) -> String {
+pub(crate) fn code_at(secret: &str, step: u64) -> String {
     let key = ring::hmac::Key::new(
         ring::hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY,
         &base32_decode(secret),
@@ -71,14 +71,14 @@ fn unix_now(app: &TestApp) -> Duration {
 }
 
 /// The server's current time step.
-fn current_step(app: &TestApp) -> u64 {
+pub(crate) fn current_step(app: &TestApp) -> u64 {
     unix_now(app).as_secs() / STEP
 }
 
 /// The current time step, after moving the server's clock to a fresh one if fewer than
 /// `margin` seconds of this one are left: for tests that need the server to stay in the
 /// same step from start to end.
-fn step_with_room(app: &TestApp, margin: u64) -> u64 {
+pub(crate) fn step_with_room(app: &TestApp, margin: u64) -> u64 {
     let now = unix_now(app);
     let left = STEP - now.as_secs() % STEP;
     if left < margin {
@@ -100,12 +100,12 @@ fn wrong_code(secret: &str, step: u64) -> String {
 
 /// A signed-in user with TOTP on: its secret, recovery codes, and the step whose code
 /// confirmed the enrolment (so that step is used; the next one is still free).
-struct TotpUser {
-    user: TestUser,
-    access_token: String,
-    secret: String,
-    recovery_codes: Vec<String>,
-    confirmed_step: u64,
+pub(crate) struct TotpUser {
+    pub(crate) user: TestUser,
+    pub(crate) access_token: String,
+    pub(crate) secret: String,
+    pub(crate) recovery_codes: Vec<String>,
+    pub(crate) confirmed_step: u64,
 }
 
 async fn enroll(app: &TestApp, access_token: &str) -> GqlResponse {
@@ -136,7 +136,7 @@ async fn disable(app: &TestApp, access_token: &str, password: &str, otp: &str) -
     .await
 }
 
-async fn with_totp_on(app: &TestApp) -> TotpUser {
+pub(crate) async fn with_totp_on(app: &TestApp) -> TotpUser {
     let (user, login) = app.signed_in_user().await;
     let access_token = str_field(&login, "accessToken").to_owned();
     let (secret, _) = new_enrollment(app, &access_token).await;

@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 
 use super::accounts::directory::AccountDirectory;
 use super::clock::Clock;
+use super::email::limits::MailRequests;
 use super::passwords::expiry::PasswordAge;
 use super::passwords::hasher::PasswordHasher;
 use super::passwords::stored::StoredPasswords;
@@ -39,6 +40,7 @@ pub struct Authenticator {
     pub(super) personal_tokens: PersonalTokenLedger,
     pub(super) throttle: Throttle,
     pub(super) totp: TotpFactor,
+    pub(super) mail: MailRequests,
 }
 
 impl Authenticator {
@@ -78,6 +80,11 @@ impl Authenticator {
                 settings.ip_failures_per_minute,
             ),
             totp: TotpFactor::new(store.totp.clone()),
+            mail: MailRequests::new(
+                store.outbox.clone(),
+                store.email_tokens.clone(),
+                &settings.mail,
+            ),
             clock,
         })
     }
@@ -94,6 +101,11 @@ impl Authenticator {
 
     pub fn access_token_ttl(&self) -> Duration {
         self.tokens.ttl()
+    }
+
+    /// What the mail delivery worker waits on: signalled when this process writes mail.
+    pub fn mail_wake_signal(&self) -> std::sync::Arc<tokio::sync::Notify> {
+        self.mail.wake_signal()
     }
 
     /// The public signing keys (RFC 7517).

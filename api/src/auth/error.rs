@@ -23,6 +23,9 @@ pub enum AuthError {
     RefreshTokenReused,
     #[error("password expired")]
     PasswordExpired,
+    /// `require_verified_email` is on and the account's address is not verified yet.
+    #[error("email not verified")]
+    EmailNotVerified,
     #[error("{0}")]
     Forbidden(&'static str),
     /// The field (`username`, `email`, ...) whose value is taken.

@@ -10,6 +10,8 @@
 //! - [`totp`]: the second factor: TOTP keys, enrolment, recovery codes.
 //! - [`personal_tokens`]: long-lived `lk_` tokens a user makes for scripts.
 //! - [`apps`]: project API keys, their origins and the in-memory registry.
+//! - [`email`]: address verification, password reset and security notices (mail is
+//!   written to the outbox here and delivered by `crate::mail`).
 //!
 //! Each capability keeps its state private and offers a small surface. [`Authenticator`]
 //! (in `authenticator.rs`) is the one object the GraphQL layer calls: it holds one of
@@ -24,6 +26,7 @@ pub mod authenticator;
 mod bearer;
 pub mod client;
 pub mod clock;
+pub mod email;
 pub mod error;
 pub mod passwords;
 pub mod personal_tokens;

@@ -4,6 +4,7 @@ mod apps;
 mod format;
 mod hash_timing;
 mod keys;
+mod mail;
 mod users;
 
 use std::path::PathBuf;
@@ -14,6 +15,7 @@ use clap::{Parser, Subcommand};
 
 use self::apps::AppCommand;
 use self::keys::KeysCommand;
+use self::mail::MailCommand;
 use self::users::UserCommand;
 use crate::config::Settings;
 use crate::startup::Application;
@@ -55,6 +57,9 @@ enum Command {
     /// Manage project API keys (apps) and the origins allowed to use them.
     #[command(subcommand)]
     App(AppCommand),
+    /// The mail outbox.
+    #[command(subcommand)]
+    Mail(MailCommand),
 }
 
 /// Parses the command line and runs it.
@@ -120,5 +125,6 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
         Command::HashTiming { count } => hash_timing::run(&settings, count).await,
         Command::App(command) => apps::run(command, &settings).await,
         Command::User(command) => users::run(command, &settings).await,
+        Command::Mail(command) => mail::run(command, &settings).await,
     }
 }

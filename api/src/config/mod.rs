@@ -4,6 +4,7 @@
 //! comma-separated list); [`Settings::from_raw`] checks every value and names the
 //! setting that is wrong, so a bad configuration stops the start with a clear message.
 
+pub mod mail;
 mod query_limits;
 mod raw;
 mod values;
@@ -85,6 +86,7 @@ pub struct Settings {
     pub log_format: LogFormat,
     pub auto_migrate: bool,
     pub hashing: HashingSettings,
+    pub mail: mail::MailSettings,
 }
 
 /// Access tokens live between these bounds, so `expires` (milliseconds) fits a GraphQL `Int`.
@@ -128,6 +130,7 @@ impl Settings {
     /// Checks every value, naming the first setting that is wrong.
     pub fn from_raw(raw: RawSettings) -> Result<Settings, ConfigError> {
         query_limits::check(&raw)?;
+        let mail = mail::parse(&raw)?;
         let access_token_ttl = parse_duration("access_token_ttl", &raw.access_token_ttl)?;
         if !(ACCESS_TTL_MIN..=ACCESS_TTL_MAX).contains(&access_token_ttl) {
             return Err(invalid("access_token_ttl", "must lie between 10s and 24h"));
@@ -315,6 +318,7 @@ impl Settings {
             log_format,
             auto_migrate: raw.auto_migrate,
             hashing,
+            mail,
         })
     }
 
@@ -325,6 +329,12 @@ impl Settings {
             bind: "127.0.0.1:0".into(),
             database_url: database_url.into(),
             cookie_secure: false,
+            // Mail written by tests that do not read it goes to the temporary directory,
+            // never into the working tree.
+            mail_dir: std::env::temp_dir()
+                .join("latchkey-test-mail")
+                .display()
+                .to_string(),
             ..RawSettings::default()
         };
         match Settings::from_raw(raw) {

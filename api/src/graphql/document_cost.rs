@@ -17,9 +17,11 @@ use std::collections::HashMap;
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
 use async_graphql::{Name, Pos};
 
-/// The fields that check a password, a one-time password or a refresh token. `refresh`
-/// is one: twenty aliased refreshes of one token would otherwise race each other inside
-/// the grace window and mint twenty live successors.
+/// The fields that check a password, a one-time password, a refresh token or a token
+/// from a mail, and those that write mail. `refresh` is one: twenty aliased refreshes of
+/// one token would otherwise race each other inside the grace window and mint twenty live
+/// successors; a verification code guessed twenty times per request, or twenty mails
+/// requested by one, would multiply what the limits allow.
 pub const CREDENTIAL_FIELDS: &[&str] = &[
     "login",
     "register",
@@ -27,6 +29,10 @@ pub const CREDENTIAL_FIELDS: &[&str] = &[
     "confirmTotp",
     "disableTotp",
     "refresh",
+    "requestEmailVerification",
+    "verifyEmail",
+    "requestPasswordReset",
+    "resetPassword",
 ];
 
 /// The root fields whose subtrees describe the schema rather than data.

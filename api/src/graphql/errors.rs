@@ -28,6 +28,7 @@ pub mod code {
     pub const INVALID_OTP: &str = "INVALID_OTP";
     pub const REFRESH_TOKEN_REUSED: &str = "REFRESH_TOKEN_REUSED";
     pub const PASSWORD_EXPIRED: &str = "PASSWORD_EXPIRED";
+    pub const EMAIL_NOT_VERIFIED: &str = "EMAIL_NOT_VERIFIED";
     pub const FORBIDDEN: &str = "FORBIDDEN";
     pub const CONFLICT: &str = "CONFLICT";
     pub const RATE_LIMITED: &str = "RATE_LIMITED";
@@ -46,7 +47,7 @@ pub fn status_of(code: &str) -> u16 {
         | code::OTP_REQUIRED
         | code::INVALID_OTP
         | code::REFRESH_TOKEN_REUSED => 401,
-        code::PASSWORD_EXPIRED | code::FORBIDDEN => 403,
+        code::PASSWORD_EXPIRED | code::EMAIL_NOT_VERIFIED | code::FORBIDDEN => 403,
         code::CONFLICT => 409,
         code::RATE_LIMITED => 429,
         code::INTERNAL_SERVER_ERROR => 500,
@@ -101,6 +102,10 @@ impl From<&AuthError> for ApiError {
             AuthError::PasswordExpired => (
                 code::PASSWORD_EXPIRED,
                 "password expired: use changePassword".to_owned(),
+            ),
+            AuthError::EmailNotVerified => (
+                code::EMAIL_NOT_VERIFIED,
+                "the email address is not verified yet: follow the link in the verification mail, or ask for a new one".to_owned(),
             ),
             AuthError::Forbidden(why) => (code::FORBIDDEN, (*why).to_owned()),
             AuthError::Conflict(field) => (code::CONFLICT, format!("{field} is already taken")),

@@ -3,8 +3,10 @@
 
 pub mod apps;
 pub mod auth_headers;
+pub mod email_tokens;
 mod error;
 pub mod keys;
+pub mod outbox;
 pub mod private_file;
 pub mod sessions;
 pub mod throttle;
@@ -89,6 +91,8 @@ pub struct Store {
     pub apps: apps::Apps,
     pub login_throttle: throttle::LoginThrottle,
     pub totp: totp::Totp,
+    pub outbox: outbox::Outbox,
+    pub email_tokens: email_tokens::EmailTokens,
 }
 
 impl Store {
@@ -139,6 +143,8 @@ impl Store {
             apps: apps::Apps::new(db.clone()),
             login_throttle: throttle::LoginThrottle::new(db.clone()),
             totp: totp::Totp::new(db.clone()),
+            outbox: outbox::Outbox::new(db.clone()),
+            email_tokens: email_tokens::EmailTokens::new(db.clone()),
             db,
         }
     }

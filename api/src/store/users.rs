@@ -9,6 +9,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use super::outbox::{NewMail, enqueue_on};
 use super::unique::UniqueRow as _;
 use super::{Db, StoreError};
 
@@ -37,8 +38,10 @@ impl Users {
         Users { db }
     }
 
-    /// Inserts an account; a taken username or email is `Conflict`.
-    pub async fn insert(&self, new: NewUser) -> Result<UserRow, StoreError> {
+    /// Inserts an account, and in the same transaction the mail that welcomes it (the
+    /// address verification); a taken username or email is `Conflict`.
+    pub async fn insert(&self, new: NewUser, mail: Option<NewMail>) -> Result<UserRow, StoreError> {
+        let now = new.now;
         let row = user::ActiveModel {
             id: Set(new.id),
             username: Set(new.username),
@@ -51,8 +54,16 @@ impl Users {
             password_changed_at: Set(new.now),
             created_at: Set(new.now),
             totp_enabled_at: Set(None),
+            email_verified_at: Set(None),
         };
-        Ok(row.insert(&*self.db.writer().await).await?)
+        let writer = self.db.writer().await;
+        let txn = writer.begin().await?;
+        let row = row.insert(&txn).await?;
+        if let Some(mail) = mail {
+            enqueue_on(&txn, mail, now).await?;
+        }
+        txn.commit().await?;
+        Ok(row)
     }
 
     pub async fn find(&self, id: Uuid) -> Result<Option<UserRow>, StoreError> {
@@ -104,6 +115,7 @@ impl Users {
         new_hash: String,
         keep_session: Option<Uuid>,
         end_personal_tokens: bool,
+        notice: Option<NewMail>,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let writer = self.db.writer().await;
@@ -135,6 +147,9 @@ impl Users {
                 .filter(auth_header::Column::UserId.eq(id))
                 .exec(&txn)
                 .await?;
+        }
+        if let Some(notice) = notice {
+            enqueue_on(&txn, notice, now).await?;
         }
         txn.commit().await?;
         Ok(true)

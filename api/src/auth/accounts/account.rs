@@ -40,4 +40,6 @@ pub struct Account {
     /// When the password stops being accepted, if passwords age.
     pub password_expires_at: Option<DateTime<Utc>>,
     pub totp_enabled: bool,
+    /// Whether the current email address was proved to reach the owner.
+    pub email_verified: bool,
 }

@@ -7,6 +7,7 @@ use super::account::{Account, Role};
 use super::identifiers::{LoginId, Username};
 use crate::auth::error::AuthError;
 use crate::auth::passwords::expiry::PasswordAge;
+use crate::store::outbox::NewMail;
 use crate::store::users::{NewUser, UserRow, Users};
 
 pub struct AccountDirectory {
@@ -54,8 +55,8 @@ impl AccountDirectory {
     }
 
     /// Inserts a new account; a taken username or email is `Conflict`.
-    pub async fn insert(&self, new: NewUser) -> Result<UserRow, AuthError> {
-        Ok(self.users.insert(new).await?)
+    pub async fn insert(&self, new: NewUser, mail: Option<NewMail>) -> Result<UserRow, AuthError> {
+        Ok(self.users.insert(new, mail).await?)
     }
 
     /// `false` when the account no longer exists.
@@ -90,6 +91,7 @@ impl AccountDirectory {
             password_changed_at: row.password_changed_at,
             password_expires_at: self.password_age.expires_at(row.password_changed_at),
             totp_enabled: row.totp_enabled_at.is_some(),
+            email_verified: row.email.is_some() && row.email_verified_at.is_some(),
         }
     }
 }

@@ -6,6 +6,8 @@ use uuid::Uuid;
 use super::account::{Account, Role};
 use super::identifiers::{Email, Username, parse_person_name};
 use crate::auth::authenticator::Authenticator;
+use crate::auth::email::kind::MailKind;
+use crate::auth::email::limits::new_mail;
 use crate::auth::error::AuthError;
 use crate::auth::passwords::password::Password;
 use crate::auth::secret::SecretString;
@@ -37,11 +39,31 @@ impl Authenticator {
         }
         self.throttle
             .charge(ThrottledAction::Register, ip, self.now())?;
-        self.create_account(request).await
+        let has_email = request
+            .email
+            .as_deref()
+            .is_some_and(|e| !e.trim().is_empty());
+        if self.email_required() && !has_email {
+            return Err(AuthError::bad_input(
+                "email",
+                "is required: this server lets only verified addresses log in",
+            ));
+        }
+        self.create_account_from(request, ip).await
     }
 
     /// Creates an account regardless of the sign-up setting (operators, the CLI).
     pub async fn create_account(&self, request: RegisterRequest) -> Result<Account, AuthError> {
+        self.create_account_from(request, None).await
+    }
+
+    /// Creates an account; one with an address gets the mail that verifies it, written in
+    /// the same transaction.
+    async fn create_account_from(
+        &self,
+        request: RegisterRequest,
+        ip: Option<&str>,
+    ) -> Result<Account, AuthError> {
         let username = Username::parse(&request.username)?;
         let email = request
             .email
@@ -54,20 +76,33 @@ impl Authenticator {
         let lastname = parse_person_name("lastname", request.lastname.as_deref())?;
         let password = Password::new_for(request.password, "password", &username, email.as_ref())?;
         let password_hash = self.passwords.hash(&password).await?;
+        let id = Uuid::now_v7();
+        // Not under the hourly limit: a new address has had no mail, and sign-up has its
+        // own budget per client.
+        let verification = email
+            .as_ref()
+            .map(|email| new_mail(MailKind::VerifyEmail, Some(id), email.as_str(), ip));
+        let has_mail = verification.is_some();
         let row = self
             .accounts
-            .insert(NewUser {
-                id: Uuid::now_v7(),
-                username: username.as_str().to_owned(),
-                username_key: username.key(),
-                email: email.map(|e| e.as_str().to_owned()),
-                firstname,
-                lastname,
-                role: request.role.as_str(),
-                password_hash,
-                now: self.now(),
-            })
+            .insert(
+                NewUser {
+                    id,
+                    username: username.as_str().to_owned(),
+                    username_key: username.key(),
+                    email: email.map(|e| e.as_str().to_owned()),
+                    firstname,
+                    lastname,
+                    role: request.role.as_str(),
+                    password_hash,
+                    now: self.now(),
+                },
+                verification,
+            )
             .await?;
+        if has_mail {
+            self.mail.written();
+        }
         tracing::info!(user_id = %row.id, "account created");
         Ok(self.accounts.view(&row))
     }

@@ -5,6 +5,7 @@ use super::password::Password;
 use crate::auth::accounts::identifiers::{Email, LoginId, Username};
 use crate::auth::authenticator::Authenticator;
 use crate::auth::client::ClientMeta;
+use crate::auth::email::kind::MailKind;
 use crate::auth::error::AuthError;
 use crate::auth::principal::Principal;
 use crate::auth::proof::Claim;
@@ -96,10 +97,22 @@ impl Authenticator {
         let keep = caller
             .filter(|who| who.user_id == row.id)
             .and_then(Principal::session_id);
+        let notice = self.notice_for(&row, MailKind::PasswordChanged);
+        let has_notice = notice.is_some();
         let changed = self
             .passwords
-            .replace(&row, hash, keep, request.end_personal_tokens, self.now())
+            .replace(
+                &row,
+                hash,
+                keep,
+                request.end_personal_tokens,
+                notice,
+                self.now(),
+            )
             .await?;
+        if has_notice && changed {
+            self.mail.written();
+        }
         if !changed {
             return Err(AuthError::Unauthenticated(
                 "the password was changed meanwhile: try again with the new one",

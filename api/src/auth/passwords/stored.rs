@@ -7,6 +7,7 @@ use uuid::Uuid;
 use super::hasher::{PasswordHasher, Verification};
 use super::password::Password;
 use crate::auth::error::AuthError;
+use crate::store::outbox::NewMail;
 use crate::store::users::{UserRow, Users};
 
 /// Checks and stores account passwords.
@@ -52,13 +53,15 @@ impl StoredPasswords {
 
     /// Replaces the account's password hash, if it is still the one verified (a
     /// concurrent change wins otherwise: `false`), and ends every session but `keep`, and
-    /// with `end_personal_tokens` every personal token, all in one transaction.
+    /// with `end_personal_tokens` every personal token, and writes `notice`, all in one
+    /// transaction.
     pub async fn replace(
         &self,
         row: &UserRow,
         new_hash: String,
         keep: Option<Uuid>,
         end_personal_tokens: bool,
+        notice: Option<NewMail>,
         now: DateTime<Utc>,
     ) -> Result<bool, AuthError> {
         Ok(self
@@ -69,6 +72,7 @@ impl StoredPasswords {
                 new_hash,
                 keep,
                 end_personal_tokens,
+                notice,
                 now,
             )
             .await?)

@@ -6,6 +6,7 @@ use uuid::Uuid;
 use super::ledger::{AddRefusal, LIVE_LIMIT};
 use super::token_name::parse_token_name;
 use crate::auth::authenticator::Authenticator;
+use crate::auth::email::kind::MailKind;
 use crate::auth::error::AuthError;
 use crate::auth::principal::Principal;
 use crate::auth::secret::{ExposeSecret as _, OpaqueSecret, SecretString};
@@ -77,6 +78,8 @@ impl Authenticator {
         {
             Ok((token, row)) => {
                 tracing::info!(user_id = %who.user_id, auth_header_id = %row.id, "personal token created");
+                self.send_notice(who.user_id, MailKind::PersonalTokenCreated)
+                    .await;
                 Ok(NewPersonalToken {
                     token,
                     listed: row.into(),

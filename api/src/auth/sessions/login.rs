@@ -53,6 +53,7 @@ impl Authenticator {
         if account.password_expires_at.is_some_and(|at| at <= now) {
             return Err(AuthError::PasswordExpired);
         }
+        self.check_email_verified(&row)?;
         let session = self
             .sessions
             .open(account.id, request.mode, request.client, now)

@@ -3,6 +3,7 @@
 
 use super::factor::Enrollment;
 use crate::auth::authenticator::Authenticator;
+use crate::auth::email::kind::MailKind;
 use crate::auth::error::AuthError;
 use crate::auth::passwords::password::Password;
 use crate::auth::principal::Principal;
@@ -34,9 +35,12 @@ impl Authenticator {
     ) -> Result<Vec<SecretString>, AuthError> {
         self.throttle
             .charge(ThrottledAction::Totp, ip, self.now())?;
-        self.totp
+        let codes = self
+            .totp
             .confirm(who.user_id, otp.expose_secret(), self.now())
-            .await
+            .await?;
+        self.send_notice(who.user_id, MailKind::TotpEnabled).await;
+        Ok(codes)
     }
 
     /// Turns TOTP off, given the password and a current code (or a recovery code), and
@@ -63,6 +67,10 @@ impl Authenticator {
             ip,
         })
         .await?;
-        self.totp.disable(who.user_id).await
+        let was_on = self.totp.disable(who.user_id).await?;
+        if was_on {
+            self.send_notice(who.user_id, MailKind::TotpDisabled).await;
+        }
+        Ok(was_on)
     }
 }

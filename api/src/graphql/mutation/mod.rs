@@ -1,5 +1,6 @@
 mod accounts;
 mod auth_headers;
+mod email;
 mod sessions;
 mod totp;
 
@@ -12,4 +13,5 @@ pub struct Mutation(
     sessions::SessionMutations,
     auth_headers::AuthHeaderMutations,
     totp::TotpMutations,
+    email::EmailMutations,
 );

@@ -22,6 +22,9 @@ pub struct User {
     pub password_expiration: Option<DateTime>,
     /// Whether logging in needs a one-time password.
     pub totp_enabled: bool,
+    /// Whether `email` was proved to reach the owner (`verifyEmail`, or a password reset
+    /// through it). False when there is no email.
+    pub email_verified: bool,
     /// What the account may do.
     pub role: Role,
 }
@@ -37,6 +40,7 @@ impl From<Account> for User {
             created: account.created_at.into(),
             password_expiration: account.password_expires_at.map(Into::into),
             totp_enabled: account.totp_enabled,
+            email_verified: account.email_verified,
             role: account.role.into(),
         }
     }

@@ -1,0 +1,70 @@
+//! The kinds of mail the server sends.
+
+/// What a mail is for; stored as [`MailKind::as_str`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MailKind {
+    /// A link and code that prove the account's address.
+    VerifyEmail,
+    /// A link that sets a new password.
+    PasswordReset,
+    /// Notice: the password was changed (or reset).
+    PasswordChanged,
+    /// Notice: TOTP was turned on.
+    TotpEnabled,
+    /// Notice: TOTP was turned off.
+    TotpDisabled,
+    /// Notice: a personal token was created.
+    PersonalTokenCreated,
+}
+
+impl MailKind {
+    pub const ALL: [MailKind; 6] = [
+        MailKind::VerifyEmail,
+        MailKind::PasswordReset,
+        MailKind::PasswordChanged,
+        MailKind::TotpEnabled,
+        MailKind::TotpDisabled,
+        MailKind::PersonalTokenCreated,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MailKind::VerifyEmail => "verify_email",
+            MailKind::PasswordReset => "password_reset",
+            MailKind::PasswordChanged => "password_changed",
+            MailKind::TotpEnabled => "totp_enabled",
+            MailKind::TotpDisabled => "totp_disabled",
+            MailKind::PersonalTokenCreated => "personal_token_created",
+        }
+    }
+
+    pub fn from_stored(value: &str) -> Option<MailKind> {
+        MailKind::ALL
+            .into_iter()
+            .find(|kind| kind.as_str() == value)
+    }
+
+    /// The purpose of the token this kind of mail carries, if it carries one.
+    pub fn token_purpose(self) -> Option<&'static str> {
+        match self {
+            MailKind::VerifyEmail => Some(tokens::VERIFY_PURPOSE),
+            MailKind::PasswordReset => Some(tokens::RESET_PURPOSE),
+            _ => None,
+        }
+    }
+}
+
+use super::tokens;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_reads_back_from_its_stored_name() {
+        for kind in MailKind::ALL {
+            assert_eq!(MailKind::from_stored(kind.as_str()), Some(kind));
+        }
+        assert_eq!(MailKind::from_stored("nonsense"), None);
+    }
+}
