@@ -42,6 +42,7 @@ mod register;
 mod restart;
 mod roles;
 mod schema_file;
+mod security_notices;
 mod sessions;
 mod smtp_sink;
 mod throttling;

@@ -112,16 +112,18 @@ async fn the_reset_flow_works_end_to_end_from_the_received_mail() {
         .assert_error("UNAUTHENTICATED", 401);
 
     // Following the link proved the address, so the notice goes to it.
-    let notice = loop {
-        if let Some(m) = sink
+    let mut notice = None;
+    for _ in 0..400 {
+        notice = sink
             .to(&user.email)
             .into_iter()
-            .find(|m| m.subject().contains("password was changed"))
-        {
-            break m;
+            .find(|m| m.subject().contains("password was changed"));
+        if notice.is_some() {
+            break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    }
+    let notice = notice.expect("the password-changed notice");
     assert!(
         notice.text().contains("If this was not you"),
         "{}",
