@@ -20,6 +20,14 @@ pub struct Users {
     db: Db,
 }
 
+/// What a password change does besides ending the other sessions, in its transaction.
+pub struct AlongWithPasswordChange {
+    /// Delete every personal token of the account.
+    pub end_personal_tokens: bool,
+    /// The security notice to write.
+    pub notice: Option<NewMail>,
+}
+
 /// Everything needed to create an account.
 pub struct NewUser {
     pub id: Uuid,
@@ -114,10 +122,13 @@ impl Users {
         verified_hash: &str,
         new_hash: String,
         keep_session: Option<Uuid>,
-        end_personal_tokens: bool,
-        notice: Option<NewMail>,
+        along: AlongWithPasswordChange,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
+        let AlongWithPasswordChange {
+            end_personal_tokens,
+            notice,
+        } = along;
         let writer = self.db.writer().await;
         let txn = writer.begin().await?;
         let changed = user::Entity::update_many()

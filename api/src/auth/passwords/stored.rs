@@ -8,7 +8,7 @@ use super::hasher::{PasswordHasher, Verification};
 use super::password::Password;
 use crate::auth::error::AuthError;
 use crate::store::outbox::NewMail;
-use crate::store::users::{UserRow, Users};
+use crate::store::users::{AlongWithPasswordChange, UserRow, Users};
 
 /// Checks and stores account passwords.
 pub struct StoredPasswords {
@@ -71,8 +71,10 @@ impl StoredPasswords {
                 row.password_hash.expose(),
                 new_hash,
                 keep,
-                end_personal_tokens,
-                notice,
+                AlongWithPasswordChange {
+                    end_personal_tokens,
+                    notice,
+                },
                 now,
             )
             .await?)
