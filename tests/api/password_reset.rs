@@ -86,6 +86,8 @@ async fn the_reset_flow_works_end_to_end_from_the_received_mail() {
     );
     let token = mail.link_token();
     assert_eq!(token.len(), 43, "256 bits in base64url");
+    assert!(mail.text().contains("for 30 minutes"), "{}", mail.text());
+    assert!(mail.raw.contains("Message-ID: <"), "{}", mail.raw);
 
     let new_password = "Brand-new-passphrase-42";
     reset(&app, &token, new_password, None).await.assert_ok();

@@ -130,3 +130,41 @@ async fn finished_mail_is_pruned_after_the_retention_period() {
     }
     panic!("not pruned: {:#?}", outbox_rows(&app).await);
 }
+
+#[tokio::test]
+async fn turning_totp_on_and_off_is_told_to_the_verified_address() {
+    let sink = SmtpSink::start();
+    let port = sink.port;
+    let app = TestApp::spawn_with(move |s| SmtpSink::configure(port, s)).await;
+    let (user, access) = verified_user(&app, &sink).await;
+
+    let enrollment = app
+        .gql_with_token(&access, "mutation { enrollTotp { secret } }", json!({}))
+        .await;
+    let secret = enrollment.assert_ok()["enrollTotp"]["secret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let code = crate::totp::code_at(&secret, crate::totp::step_with_room(&app, 5));
+    let confirmed = app
+        .gql_with_token(
+            &access,
+            "mutation Confirm($otp: String!) { confirmTotp(otp: $otp) }",
+            json!({ "otp": code }),
+        )
+        .await;
+    let recovery = confirmed.assert_ok()["confirmTotp"][0]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    wait_for_subject(&sink, &user, "Two-factor authentication is on").await;
+
+    app.gql_with_token(
+        &access,
+        "mutation Disable($password: String!, $otp: String!) { disableTotp(password: $password, otp: $otp) }",
+        json!({ "password": user.password, "otp": recovery }),
+    )
+    .await
+    .assert_ok();
+    wait_for_subject(&sink, &user, "Two-factor authentication is off").await;
+}

@@ -83,6 +83,8 @@ impl MailTransport {
             .from(from.clone())
             .to(to)
             .subject(message.subject)
+            // A Message-ID made from this host's name: mail without one looks like spam.
+            .message_id(None)
             .multipart(MultiPart::alternative_plain_html(
                 message.text.to_owned(),
                 message.html.to_owned(),

@@ -244,12 +244,7 @@ impl MailWorker {
                         .map(|c| tokens::code_hash(account.id, c).as_str().to_owned()),
                     expires_at: now + TimeDelta::from_std(ttl).unwrap_or(TimeDelta::MAX),
                 };
-                (
-                    Some(token),
-                    link,
-                    code.unwrap_or_default(),
-                    humantime::format_duration(ttl).to_string(),
-                )
+                (Some(token), link, code.unwrap_or_default(), spoken(ttl))
             }
             None => (None, String::new(), String::new(), String::new()),
         };
@@ -304,6 +299,25 @@ impl MailWorker {
     }
 }
 
+/// A token's lifetime as a mail says it: "30 minutes", "24 hours", "1 day".
+pub fn spoken(duration: std::time::Duration) -> String {
+    let secs = duration.as_secs();
+    let (n, unit) = if secs >= 2 * 86_400 && secs.is_multiple_of(86_400) {
+        (secs / 86_400, "days")
+    } else if secs >= 3_600 && secs.is_multiple_of(3_600) {
+        (secs / 3_600, "hours")
+    } else if secs >= 60 && secs.is_multiple_of(60) {
+        (secs / 60, "minutes")
+    } else {
+        (secs, "seconds")
+    };
+    if n == 1 {
+        format!("1 {}", unit.trim_end_matches('s'))
+    } else {
+        format!("{n} {unit}")
+    }
+}
+
 /// Starts the worker unless `mail_worker` is off; it ends when `alive` is dropped.
 pub fn spawn<T: Send + Sync + 'static>(
     settings: &MailSettings,
@@ -324,6 +338,17 @@ pub fn spawn<T: Send + Sync + 'static>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lifetimes_are_spelled_out() {
+        use std::time::Duration;
+        assert_eq!(spoken(Duration::from_secs(30 * 60)), "30 minutes");
+        assert_eq!(spoken(Duration::from_secs(60)), "1 minute");
+        assert_eq!(spoken(Duration::from_secs(24 * 3600)), "24 hours");
+        assert_eq!(spoken(Duration::from_secs(3600)), "1 hour");
+        assert_eq!(spoken(Duration::from_secs(7 * 86_400)), "7 days");
+        assert_eq!(spoken(Duration::from_secs(90)), "90 seconds");
+    }
 
     #[test]
     fn backoff_doubles_from_one_second_up_to_ten_minutes() {
