@@ -351,3 +351,24 @@ async fn known_and_unknown_addresses_get_identical_answers_in_the_same_time() {
         "medians differ by 2 ms or more: known {known} us, unknown {unknown} us"
     );
 }
+
+#[tokio::test]
+async fn one_client_address_may_cause_only_so_many_mails_an_hour() {
+    let (app, sink) = app_with_sink(|s| s.mail.per_client_per_hour = 3).await;
+    let user = TestUser::generate();
+    app.register(&user).await; // the verification mail: one of the three
+    let others: Vec<String> = (0..4)
+        .map(|_| format!("nobody-{}@example.com", uuid::Uuid::new_v4().simple()))
+        .collect();
+    request_reset(&app, &user.email).await.assert_ok();
+    for other in &others {
+        request_reset(&app, other).await.assert_ok();
+    }
+    // Over the limit: the same answer, and nothing written or sent.
+    let answer = request_reset(&app, &user.email).await;
+    assert_eq!(answer.assert_ok()["requestPasswordReset"], json!(true));
+    reset_mails(&sink, &user, 1).await;
+    let rows = outbox_rows(&app).await;
+    assert_eq!(rows.len(), 3, "{rows:#?}");
+    assert_eq!(rows[2].recipient, others[0], "{rows:#?}");
+}
