@@ -38,6 +38,9 @@ pub struct Settings {
     pub session_retention: Duration,
     /// The longest a personal token lives; a later or absent `expiresAt` is clamped to it.
     pub auth_header_max_ttl: Duration,
+    /// How recently a session must have fully authenticated (password, plus OTP where
+    /// on) for operations that create or remove a long-lived credential or a factor.
+    pub reauth_window: Duration,
     pub refresh_reuse_grace: Duration,
     pub password_max_age: Option<Duration>,
     pub signup: bool,
@@ -94,6 +97,10 @@ const ACCESS_TTL_MAX: Duration = Duration::from_secs(24 * 60 * 60);
 /// the end is still recognised (and refused as what it is).
 const SESSION_RETENTION_MIN: Duration = Duration::from_secs(60 * 60);
 const AUTH_HEADER_MAX_TTL_MIN: Duration = Duration::from_secs(60 * 60);
+/// Shorter than this and a user could not finish a form after re-entering the password;
+/// longer than a day and "recent" no longer means anything.
+const REAUTH_WINDOW_MIN: Duration = Duration::from_secs(10);
+const REAUTH_WINDOW_MAX: Duration = Duration::from_secs(24 * 60 * 60);
 /// Locks start at 1 s, and no lock may last longer than a day: an owner is never locked
 /// out for good.
 const LOCK_MAX_MIN: Duration = Duration::from_secs(1);
@@ -149,6 +156,10 @@ impl Settings {
         let auth_header_max_ttl = parse_duration("auth_header_max_ttl", &raw.auth_header_max_ttl)?;
         if auth_header_max_ttl < AUTH_HEADER_MAX_TTL_MIN {
             return Err(invalid("auth_header_max_ttl", "must be at least 1h"));
+        }
+        let reauth_window = parse_duration("reauth_window", &raw.reauth_window)?;
+        if !(REAUTH_WINDOW_MIN..=REAUTH_WINDOW_MAX).contains(&reauth_window) {
+            return Err(invalid("reauth_window", "must lie between 10s and 24h"));
         }
         let refresh_reuse_grace = parse_duration("refresh_reuse_grace", &raw.refresh_reuse_grace)?;
         if refresh_reuse_grace > Duration::from_secs(300) {
@@ -284,6 +295,7 @@ impl Settings {
             session_ttl,
             session_retention,
             auth_header_max_ttl,
+            reauth_window,
             refresh_reuse_grace,
             password_max_age,
             signup: raw.signup,

@@ -13,6 +13,7 @@ fn defaults_are_valid_and_match_the_contract() {
     assert_eq!(s.session_ttl, Duration::from_secs(30 * 24 * 3600));
     assert_eq!(s.session_retention, Duration::from_secs(30 * 24 * 3600));
     assert_eq!(s.auth_header_max_ttl, Duration::from_secs(365 * 24 * 3600));
+    assert_eq!(s.reauth_window, Duration::from_secs(5 * 60));
     assert_eq!(s.refresh_reuse_grace, Duration::from_secs(10));
     assert_eq!(s.cookies.access_name, "__Host-latchkey_access");
     assert_eq!(s.max_body_bytes, 65536);
@@ -28,6 +29,25 @@ fn an_access_ttl_outside_ten_seconds_to_a_day_is_refused() {
         };
         let err = Settings::from_raw(raw).unwrap_err().to_string();
         assert!(err.contains("access_token_ttl"), "{err}");
+    }
+}
+
+#[test]
+fn a_reauth_window_outside_ten_seconds_to_a_day_is_refused() {
+    for bad in ["9s", "25h", "soon"] {
+        let raw = RawSettings {
+            reauth_window: bad.into(),
+            ..RawSettings::default()
+        };
+        let err = Settings::from_raw(raw).unwrap_err().to_string();
+        assert!(err.contains("reauth_window"), "{err}");
+    }
+    for good in ["10s", "30m", "24h"] {
+        let raw = RawSettings {
+            reauth_window: good.into(),
+            ..RawSettings::default()
+        };
+        assert!(Settings::from_raw(raw).is_ok(), "{good}");
     }
 }
 
