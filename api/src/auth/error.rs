@@ -23,6 +23,11 @@ pub enum AuthError {
     RefreshTokenReused,
     #[error("password expired")]
     PasswordExpired,
+    /// The operation creates or removes a long-lived credential or a factor, and the
+    /// caller's session last fully authenticated longer ago than the window (or the caller
+    /// has no session): `reauthenticate`, or give the password in the call.
+    #[error("recent authentication required")]
+    ReauthRequired { within_secs: u64 },
     #[error("{0}")]
     Forbidden(&'static str),
     /// The field (`username`, `email`, ...) whose value is taken.
