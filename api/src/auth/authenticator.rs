@@ -16,6 +16,7 @@ use super::passwords::hasher::PasswordHasher;
 use super::passwords::stored::StoredPasswords;
 use super::personal_tokens::ledger::PersonalTokenLedger;
 use super::sessions::ledger::SessionLedger;
+use super::sessions::step_up::ReauthWindow;
 use super::throttle::gate::Throttle;
 use super::tokens::authority::TokenAuthority;
 use super::totp::factor::TotpFactor;
@@ -36,6 +37,7 @@ pub struct Authenticator {
     pub(super) passwords: StoredPasswords,
     pub(super) tokens: TokenAuthority,
     pub(super) sessions: SessionLedger,
+    pub(super) reauth_window: ReauthWindow,
     pub(super) personal_tokens: PersonalTokenLedger,
     pub(super) throttle: Throttle,
     pub(super) totp: TotpFactor,
@@ -67,6 +69,7 @@ impl Authenticator {
                 settings.refresh_reuse_grace,
                 settings.session_retention,
             ),
+            reauth_window: ReauthWindow::new(settings.reauth_window),
             personal_tokens: PersonalTokenLedger::new(
                 store.auth_headers.clone(),
                 settings.auth_header_max_ttl,

@@ -11,6 +11,7 @@ use super::authenticator::Authenticator;
 use super::error::AuthError;
 use super::passwords::hasher::Verification;
 use super::passwords::password::Password;
+use super::sessions::step_up::AuthenticationMethod;
 use crate::store::users::UserRow;
 
 /// What a caller offers as proof of an account.
@@ -30,6 +31,8 @@ pub(crate) struct Proven {
     pub account: UserRow,
     /// The password was right but hashed with weaker parameters than configured.
     pub needs_rehash: bool,
+    /// What was checked: the password, and the OTP when TOTP is on.
+    pub method: AuthenticationMethod,
 }
 
 impl Authenticator {
@@ -70,7 +73,13 @@ impl Authenticator {
         }
         self.throttle.login_succeeded(account.id, attempt).await;
         self.throttle.refund_login(ip, self.now());
+        let method = if account.totp_enabled_at.is_some() {
+            AuthenticationMethod::PasswordAndOtp
+        } else {
+            AuthenticationMethod::Password
+        };
         Ok(Proven {
+            method,
             account,
             needs_rehash: verification == Verification::MatchNeedsRehash,
         })

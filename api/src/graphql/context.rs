@@ -20,6 +20,7 @@ use crate::auth::client::ClientMeta;
 use crate::auth::personal_tokens::ledger::PREFIX as PERSONAL_TOKEN_PREFIX;
 use crate::auth::principal::Principal;
 use crate::auth::secret::{ExposeSecret as _, SecretString};
+use crate::auth::sessions::step_up::StepUp;
 use crate::auth::sessions::token_mode::TokenMode;
 
 /// The credential a request carries, from the first source that has one.
@@ -189,4 +190,18 @@ pub(crate) async fn optional_principal(ctx: &Context<'_>) -> Result<Option<Princ
         Err(e) if e.code() == super::errors::code::INTERNAL_SERVER_ERROR => Err(e),
         Err(_) => Ok(None),
     }
+}
+
+/// What a step-up operation's call brings: the `password` and `otp` arguments, when given,
+/// and the client address for the throttle.
+pub(crate) fn step_up(
+    ctx: &Context<'_>,
+    password: Option<super::types::Secret>,
+    otp: Option<super::types::Secret>,
+) -> Result<StepUp, ApiError> {
+    Ok(StepUp {
+        password: password.map(super::types::Secret::into_inner),
+        otp: otp.map(super::types::Secret::into_inner),
+        ip: request_context(ctx)?.client.ip.clone(),
+    })
 }

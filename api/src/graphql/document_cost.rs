@@ -19,7 +19,8 @@ use async_graphql::{Name, Pos};
 
 /// The fields that check a password, a one-time password or a refresh token. `refresh`
 /// is one: twenty aliased refreshes of one token would otherwise race each other inside
-/// the grace window and mint twenty live successors.
+/// the grace window and mint twenty live successors. So are the step-up operations,
+/// which may be given the password (`addAuthHeader`, `enrollTotp`), and `reauthenticate`.
 pub const CREDENTIAL_FIELDS: &[&str] = &[
     "login",
     "register",
@@ -27,6 +28,9 @@ pub const CREDENTIAL_FIELDS: &[&str] = &[
     "confirmTotp",
     "disableTotp",
     "refresh",
+    "reauthenticate",
+    "addAuthHeader",
+    "enrollTotp",
 ];
 
 /// The root fields whose subtrees describe the schema rather than data.

@@ -42,6 +42,7 @@ impl Authenticator {
                 ip: request.client.ip.as_deref(),
             })
             .await?;
+        let method = proven.method;
         let row = proven.account;
         if proven.needs_rehash {
             self.passwords.upgrade(&row, &password).await;
@@ -55,7 +56,7 @@ impl Authenticator {
         }
         let session = self
             .sessions
-            .open(account.id, request.mode, request.client, now)
+            .open(account.id, request.mode, method, request.client, now)
             .await?;
         let access = self.tokens.mint(account.id, session.id, now)?;
         Ok(SessionTokens {
