@@ -34,6 +34,7 @@ mod operators;
 mod password_policy;
 mod private_files;
 mod races;
+mod recent_authentication;
 mod refresh;
 mod register;
 mod restart;

@@ -53,7 +53,7 @@ fn base32_decode(text: &str) -> Vec<u8> {
 }
 
 /// The 6-digit HMAC-SHA1 code of a time step (RFC 4226 dynamic truncation).
-fn code_at(secret: &str, step: u64) -> String {
+pub(crate) fn code_at(secret: &str, step: u64) -> String {
     let key = ring::hmac::Key::new(
         ring::hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY,
         &base32_decode(secret),
@@ -71,7 +71,7 @@ fn unix_now(app: &TestApp) -> Duration {
 }
 
 /// The server's current time step.
-fn current_step(app: &TestApp) -> u64 {
+pub(crate) fn current_step(app: &TestApp) -> u64 {
     unix_now(app).as_secs() / STEP
 }
 
@@ -90,7 +90,7 @@ fn step_with_room(app: &TestApp, margin: u64) -> u64 {
 }
 
 /// A 6-digit code that is none of the codes of the steps around `step`.
-fn wrong_code(secret: &str, step: u64) -> String {
+pub(crate) fn wrong_code(secret: &str, step: u64) -> String {
     let near: Vec<String> = (step - 2..=step + 2).map(|s| code_at(secret, s)).collect();
     (0..)
         .map(|n: u32| format!("{:06}", (n * 7_919 + 123_457) % 1_000_000))
