@@ -10,6 +10,7 @@
 use std::time::Duration;
 
 use latchkey_api::auth::clock::Clock as _;
+use sea_orm::ConnectionTrait as _;
 use serde_json::{Value, json};
 
 use crate::helpers::{GqlResponse, TestApp, TestUser, str_field};
@@ -341,6 +342,30 @@ async fn a_personal_token_has_no_session_to_reauthenticate() {
     add_auth_header(&app, &personal, json!({ "password": user.password }))
         .await
         .assert_error("FORBIDDEN", 403);
+    // Nothing it does is recent: confirming an enrolment needs the password in the call.
+    let secret = secret_of(&enroll(&app, &access, json!({})).await);
+    let code = code_at(&secret, current_step(&app));
+    assert_reauth_required(&confirm(&app, &personal, &code, json!({})).await);
+    confirm(&app, &personal, &code, json!({ "password": user.password }))
+        .await
+        .assert_ok();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reauthenticating_on_one_instance_counts_at_once_on_another() {
+    let app = TestApp::spawn().await;
+    let other = app.another_instance().await;
+    let (user, _, refresh) = logged_in(&app).await;
+    let (access, _) = much_later_refreshed(&app, &refresh).await;
+    assert_reauth_required(&add_auth_header(&other, &access, json!({})).await);
+
+    reauthenticate(&app, &access, &user.password, None)
+        .await
+        .assert_ok();
+
+    add_auth_header(&other, &access, json!({}))
+        .await
+        .assert_ok();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -352,4 +377,51 @@ async fn reauthenticate_needs_a_credential_and_a_password() {
     let (_, access, _) = logged_in(&app).await;
     let blank = reauthenticate(&app, &access, "", None).await;
     blank.assert_error("BAD_USER_INPUT", 400);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_opened_before_the_migration_counts_as_authenticated_at_its_login() {
+    // Arrange: a session, then the database put back as it was before sessions recorded
+    // their authentication, some minutes later.
+    let mut app = TestApp::spawn().await;
+    let (_, access, _) = logged_in(&app).await;
+    let created = instant(&current_session(&app, &access).await["created"]);
+    app.clock.advance(Duration::from_secs(120));
+    let db = sea_orm::Database::connect(app.database_url())
+        .await
+        .unwrap();
+    for statement in [
+        "ALTER TABLE sessions DROP COLUMN authentication_method",
+        "ALTER TABLE sessions DROP COLUMN authenticated_at",
+        "DELETE FROM seaql_migrations WHERE version = 'm20261203_000001_session_authentication'",
+    ] {
+        db.execute_unprepared(statement).await.unwrap();
+    }
+    db.close().await.unwrap();
+
+    // Act: the next start migrates.
+    app.restart().await;
+
+    // Assert: the row holds its login time (not the migration's, not null), the API says
+    // so, and it ages like any other.
+    let db = sea_orm::Database::connect(app.database_url())
+        .await
+        .unwrap();
+    let backfilled = db
+        .query_one_raw(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            "SELECT COUNT(*) FROM sessions WHERE authenticated_at = created_at",
+        ))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get_by_index::<i64>(0)
+        .unwrap();
+    db.close().await.unwrap();
+    assert_eq!(backfilled, 1);
+    let session = current_session(&app, &access).await;
+    assert_eq!(instant(&session["authenticatedAt"]), created);
+    add_auth_header(&app, &access, json!({})).await.assert_ok();
+    app.clock.advance(Duration::from_secs(WINDOW_SECS));
+    assert_reauth_required(&add_auth_header(&app, &access, json!({})).await);
 }
