@@ -6,11 +6,9 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::browser::{Browser, set_cookie, set_cookies};
+use crate::browser::{Browser, DEVICE_COOKIE, set_cookie, set_cookies};
 use crate::helpers::{TestApp, TestUser, login_document};
 
-/// The device cookie's name under the test settings (`cookie_secure = false`).
-const DEVICE_COOKIE: &str = "latchkey_device";
 /// The contract's default `login_free_failures`.
 const FREE_FAILURES: usize = 5;
 
