@@ -11,6 +11,7 @@ use crate::auth::accounts::registration::RegisterRequest;
 use crate::auth::apps::app::test_app;
 use crate::auth::apps::management::CreatedApp;
 use crate::auth::client::ClientMeta;
+use crate::auth::known_devices::registry::DeviceCookie;
 use crate::auth::passwords::change::ChangePasswordRequest;
 use crate::auth::passwords::password::Password;
 use crate::auth::personal_tokens::management::PersonalTokenRef;
@@ -60,6 +61,7 @@ fn secrets_in_the_domain_are_redacted() {
         otp: Some(secret()),
         mode: TokenMode::Json,
         client: ClientMeta::default(),
+        device_cookie: Some(secret()),
     };
     assert_hides("LoginRequest", format!("{login:?}"), SECRET);
     let register = RegisterRequest {
@@ -246,6 +248,7 @@ fn secrets_at_the_edges_are_redacted() {
         source: CredentialSource::AuthorizationHeader,
     });
     context.refresh_cookie = Some(secret());
+    context.device_cookie = Some(secret());
     assert_hides("RequestContext", format!("{context:?}"), SECRET);
     let issued = IssuedTokens {
         mode: TokenMode::Session,
@@ -254,6 +257,10 @@ fn secrets_at_the_edges_are_redacted() {
         access_expires_at: at(),
         refresh_token: secret(),
         session_expires_at: at(),
+        device: Some(DeviceCookie {
+            token: secret(),
+            expires_at: at(),
+        }),
     };
     assert_hides("IssuedTokens", format!("{issued:?}"), SECRET);
     let mut settings = Settings::for_tests(format!("postgres://latchkey:{SECRET}@db/latchkey"));

@@ -7,6 +7,7 @@
 
 pub mod app;
 pub mod auth_header;
+pub mod known_device;
 pub mod login_throttle;
 pub mod refresh_token;
 pub mod sensitive;

@@ -12,6 +12,8 @@ mod m20261201_000003_create_totp;
 mod m20261201_000004_create_login_throttle;
 mod m20261202_000003_refresh_successor_seed;
 mod m20261203_000001_session_authentication;
+mod m20261203_000002_login_attempt_reservation;
+mod m20261203_000003_create_known_devices;
 
 pub struct Migrator;
 
@@ -28,6 +30,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000004_create_login_throttle::Migration),
             Box::new(m20261202_000003_refresh_successor_seed::Migration),
             Box::new(m20261203_000001_session_authentication::Migration),
+            Box::new(m20261203_000002_login_attempt_reservation::Migration),
+            Box::new(m20261203_000003_create_known_devices::Migration),
         ]
     }
 }

@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 
 use super::accounts::directory::AccountDirectory;
 use super::clock::Clock;
+use super::known_devices::registry::KnownDevices;
 use super::passwords::expiry::PasswordAge;
 use super::passwords::hasher::PasswordHasher;
 use super::passwords::stored::StoredPasswords;
@@ -40,6 +41,7 @@ pub struct Authenticator {
     pub(super) reauth_window: ReauthWindow,
     pub(super) personal_tokens: PersonalTokenLedger,
     pub(super) throttle: Throttle,
+    pub(super) known_devices: KnownDevices,
     pub(super) totp: TotpFactor,
 }
 
@@ -79,6 +81,10 @@ impl Authenticator {
                 settings.login_free_failures,
                 settings.login_lock_max,
                 settings.ip_failures_per_minute,
+            ),
+            known_devices: KnownDevices::new(
+                store.known_devices.clone(),
+                settings.known_device_ttl,
             ),
             totp: TotpFactor::new(store.totp.clone()),
             clock,

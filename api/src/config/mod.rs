@@ -83,6 +83,9 @@ pub struct Settings {
     pub login_free_failures: u32,
     /// The longest lock; locks double from 1 s up to it.
     pub login_lock_max: Duration,
+    /// How long a browser stays a known device of an account after its last successful
+    /// login there (and the device cookie's `Max-Age`).
+    pub known_device_ttl: Duration,
     /// Failures one client address may cause per minute (per action, per instance).
     pub ip_failures_per_minute: u32,
     pub log_format: LogFormat,
@@ -105,6 +108,10 @@ const REAUTH_WINDOW_MAX: Duration = Duration::from_secs(24 * 60 * 60);
 /// out for good.
 const LOCK_MAX_MIN: Duration = Duration::from_secs(1);
 const LOCK_MAX_MAX: Duration = Duration::from_secs(24 * 60 * 60);
+/// A known device lasts at least a day, and at most the 400 days browsers cap a cookie's
+/// life at.
+const KNOWN_DEVICE_TTL_MIN: Duration = Duration::from_secs(24 * 60 * 60);
+const KNOWN_DEVICE_TTL_MAX: Duration = Duration::from_secs(400 * 24 * 60 * 60);
 
 impl Settings {
     /// Defaults, then the configuration file, then the environment.
@@ -227,7 +234,27 @@ impl Settings {
                 &raw.cookie_refresh_name,
                 raw.cookie_secure,
             )?,
+            device_name: cookie_name(
+                "cookie_device_name",
+                &raw.cookie_device_name,
+                raw.cookie_secure,
+            )?,
         };
+        let names = [
+            &cookies.access_name,
+            &cookies.refresh_name,
+            &cookies.device_name,
+        ];
+        if names[0] == names[1] || names[0] == names[2] || names[1] == names[2] {
+            return Err(invalid(
+                "cookie_device_name",
+                "cookie_access_name, cookie_refresh_name and cookie_device_name must differ",
+            ));
+        }
+        let known_device_ttl = parse_duration("known_device_ttl", &raw.known_device_ttl)?;
+        if !(KNOWN_DEVICE_TTL_MIN..=KNOWN_DEVICE_TTL_MAX).contains(&known_device_ttl) {
+            return Err(invalid("known_device_ttl", "must lie between 1d and 400d"));
+        }
 
         let cors_origins = raw
             .cors_origins
@@ -323,6 +350,7 @@ impl Settings {
             max_variable_list_length: raw.max_variable_list_length,
             login_free_failures: raw.login_free_failures,
             login_lock_max,
+            known_device_ttl,
             ip_failures_per_minute: raw.ip_failures_per_minute,
             log_format,
             auto_migrate: raw.auto_migrate,

@@ -66,6 +66,53 @@ fn same_site_none_without_secure_names_both_settings() {
 }
 
 #[test]
+fn the_device_cookie_follows_the_other_cookies_and_lives_ninety_days() {
+    let s = Settings::from_raw(RawSettings::default()).unwrap();
+    assert_eq!(s.cookies.device_name, "__Host-latchkey_device");
+    assert_eq!(s.known_device_ttl, Duration::from_secs(90 * 24 * 3600));
+    let plain = Settings::for_tests("sqlite::memory:");
+    assert_eq!(plain.cookies.device_name, "latchkey_device");
+}
+
+#[test]
+fn unusable_device_settings_name_themselves() {
+    let cases = [
+        (
+            RawSettings {
+                known_device_ttl: "12h".into(),
+                ..RawSettings::default()
+            },
+            "known_device_ttl",
+        ),
+        (
+            RawSettings {
+                known_device_ttl: "401d".into(),
+                ..RawSettings::default()
+            },
+            "known_device_ttl",
+        ),
+        (
+            RawSettings {
+                cookie_device_name: "bad name".into(),
+                ..RawSettings::default()
+            },
+            "cookie_device_name",
+        ),
+        (
+            RawSettings {
+                cookie_device_name: "latchkey_refresh".into(),
+                ..RawSettings::default()
+            },
+            "cookie_device_name",
+        ),
+    ];
+    for (raw, key) in cases {
+        let err = Settings::from_raw(raw).unwrap_err().to_string();
+        assert!(err.contains(key), "{err}");
+    }
+}
+
+#[test]
 fn throttling_defaults_match_the_contract() {
     let s = Settings::from_raw(RawSettings::default()).unwrap();
     assert_eq!(s.login_free_failures, 5);

@@ -17,6 +17,7 @@ use super::errors::ApiError;
 use crate::auth::AuthError;
 use crate::auth::authenticator::Authenticator;
 use crate::auth::client::ClientMeta;
+use crate::auth::known_devices::registry::DeviceCookie;
 use crate::auth::personal_tokens::ledger::PREFIX as PERSONAL_TOKEN_PREFIX;
 use crate::auth::principal::Principal;
 use crate::auth::secret::{ExposeSecret as _, SecretString};
@@ -53,6 +54,8 @@ pub struct RequestContext {
     pub malformed_authorization: bool,
     /// The refresh cookie, if the browser sent one.
     pub refresh_cookie: Option<SecretString>,
+    /// The known-device cookie, if the browser sent one (only `login` reads it).
+    pub device_cookie: Option<SecretString>,
     /// The seed-compatible `identityId` header or query parameter.
     pub identity_id: Option<String>,
     pub client: ClientMeta,
@@ -79,6 +82,8 @@ pub struct IssuedTokens {
     pub access_expires_at: DateTime<Utc>,
     pub refresh_token: SecretString,
     pub session_expires_at: DateTime<Utc>,
+    /// The device cookie to set, in every mode (`login` only).
+    pub device: Option<DeviceCookie>,
 }
 
 impl std::fmt::Debug for IssuedTokens {

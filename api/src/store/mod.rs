@@ -5,6 +5,7 @@ pub mod apps;
 pub mod auth_headers;
 mod error;
 pub mod keys;
+pub mod known_devices;
 pub mod private_file;
 pub mod sessions;
 pub mod throttle;
@@ -88,6 +89,7 @@ pub struct Store {
     pub auth_headers: auth_headers::AuthHeaders,
     pub apps: apps::Apps,
     pub login_throttle: throttle::LoginThrottle,
+    pub known_devices: known_devices::KnownDevices,
     pub totp: totp::Totp,
 }
 
@@ -138,6 +140,7 @@ impl Store {
             auth_headers: auth_headers::AuthHeaders::new(db.clone()),
             apps: apps::Apps::new(db.clone()),
             login_throttle: throttle::LoginThrottle::new(db.clone()),
+            known_devices: known_devices::KnownDevices::new(db.clone()),
             totp: totp::Totp::new(db.clone()),
             db,
         }

@@ -22,6 +22,8 @@ pub struct LoginRequest {
     pub otp: Option<SecretString>,
     pub mode: TokenMode,
     pub client: ClientMeta,
+    /// The device cookie the browser sent, if any (see `known_devices`).
+    pub device_cookie: Option<SecretString>,
 }
 
 impl Authenticator {
@@ -30,9 +32,22 @@ impl Authenticator {
         let id = LoginId::parse(request.username.as_deref(), request.email.as_deref())?;
         let password = Password::presented(request.password, "password")?;
         let row = self.accounts.find_by_login(&id).await?;
+        // A browser the account has logged in from is judged by its own failures, not by
+        // the account's lock, which anyone who knows the name can set off.
+        let device = match &row {
+            Some(row) => {
+                self.known_devices
+                    .recognise(row.id, request.device_cookie.as_ref(), self.now())
+                    .await?
+            }
+            None => None,
+        };
         // Throttle before the password is looked at. A name no account has is counted
         // under a stand-in key, so it locks like a real one: answers never tell them apart.
-        let throttle_key = account_throttle_key(row.as_ref().map(|r| r.id), &id);
+        let throttle_key = match &device {
+            Some(device) => device.id,
+            None => account_throttle_key(row.as_ref().map(|r| r.id), &id),
+        };
         let proven = self
             .prove(Claim {
                 account: row,
@@ -59,7 +74,9 @@ impl Authenticator {
             .open(account.id, request.mode, method, request.client, now)
             .await?;
         let access = self.tokens.mint(account.id, session.id, now)?;
+        let device = self.known_devices.remember(account.id, device, now).await;
         Ok(SessionTokens {
+            device,
             account,
             access,
             refresh: session.refresh,

@@ -35,6 +35,7 @@ impl SessionMutations {
                 otp: input.otp.map(Secret::into_inner),
                 mode: input.mode.unwrap_or(TokenMode::Json).into(),
                 client: request.client.clone(),
+                device_cookie: request.device_cookie.clone(),
             })
             .await?;
         issue(ctx, &tokens)
@@ -173,6 +174,7 @@ fn issue(ctx: &Context<'_>, tokens: &SessionTokens) -> Result<AuthPayload, ApiEr
         access_expires_at: tokens.access.expires_at,
         refresh_token: tokens.refresh.expose().into(),
         session_expires_at: tokens.session_expires_at,
+        device: tokens.device.clone(),
     }));
     Ok(AuthPayload::new(tokens, ttl_ms))
 }
