@@ -39,6 +39,7 @@ mod register;
 mod restart;
 mod roles;
 mod schema_file;
+mod sealed_secrets;
 mod sessions;
 mod throttling;
 mod token_modes;
