@@ -42,6 +42,7 @@ mod register;
 mod restart;
 mod roles;
 mod schema_file;
+mod sealed_secrets;
 mod sessions;
 mod throttling;
 mod token_modes;

@@ -100,12 +100,12 @@ pub(crate) fn wrong_code(secret: &str, step: u64) -> String {
 
 /// A signed-in user with TOTP on: its secret, recovery codes, and the step whose code
 /// confirmed the enrolment (so that step is used; the next one is still free).
-struct TotpUser {
-    user: TestUser,
-    access_token: String,
-    secret: String,
-    recovery_codes: Vec<String>,
-    confirmed_step: u64,
+pub(crate) struct TotpUser {
+    pub user: TestUser,
+    pub access_token: String,
+    pub secret: String,
+    pub recovery_codes: Vec<String>,
+    pub confirmed_step: u64,
 }
 
 async fn enroll(app: &TestApp, access_token: &str) -> GqlResponse {
@@ -113,7 +113,7 @@ async fn enroll(app: &TestApp, access_token: &str) -> GqlResponse {
 }
 
 /// Enrols; returns `(secret, otpauthUrl)`.
-async fn new_enrollment(app: &TestApp, access_token: &str) -> (String, String) {
+pub(crate) async fn new_enrollment(app: &TestApp, access_token: &str) -> (String, String) {
     let response = enroll(app, access_token).await;
     let enrollment = &response.assert_ok()["enrollTotp"];
     (
@@ -122,7 +122,7 @@ async fn new_enrollment(app: &TestApp, access_token: &str) -> (String, String) {
     )
 }
 
-async fn confirm(app: &TestApp, access_token: &str, otp: &str) -> GqlResponse {
+pub(crate) async fn confirm(app: &TestApp, access_token: &str, otp: &str) -> GqlResponse {
     app.gql_with_token(access_token, CONFIRM, json!({ "otp": otp }))
         .await
 }
@@ -136,7 +136,7 @@ async fn disable(app: &TestApp, access_token: &str, password: &str, otp: &str) -
     .await
 }
 
-async fn with_totp_on(app: &TestApp) -> TotpUser {
+pub(crate) async fn with_totp_on(app: &TestApp) -> TotpUser {
     let (user, login) = app.signed_in_user().await;
     let access_token = str_field(&login, "accessToken").to_owned();
     let (secret, _) = new_enrollment(app, &access_token).await;
@@ -157,7 +157,11 @@ async fn with_totp_on(app: &TestApp) -> TotpUser {
     }
 }
 
-async fn login_with_otp(app: &TestApp, user: &TestUser, otp: Option<&str>) -> GqlResponse {
+pub(crate) async fn login_with_otp(
+    app: &TestApp,
+    user: &TestUser,
+    otp: Option<&str>,
+) -> GqlResponse {
     app.login(json!({ "username": user.username, "password": user.password, "otp": otp }))
         .await
 }

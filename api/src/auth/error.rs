@@ -58,6 +58,9 @@ impl From<StoreError> for AuthError {
             StoreError::Corrupt(what) => {
                 AuthError::Internal(anyhow::anyhow!("corrupt row: {what}"))
             }
+            unsealable @ StoreError::Unsealable { .. } => {
+                AuthError::Internal(anyhow::Error::new(unsealable).context("sealed secret"))
+            }
         }
     }
 }

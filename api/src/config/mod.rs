@@ -50,6 +50,9 @@ pub struct Settings {
     /// A PEM (PKCS#8) Ed25519 private key that signs every access token, instead of the
     /// keys kept in the database. Rotating it is the operator's job (replace the file).
     pub signing_key_file: Option<PathBuf>,
+    /// 32 random bytes (64 hex characters) that seal the private signing keys and the
+    /// TOTP secrets in the database (`store::sealing`). Unset: they are stored as they are.
+    pub secret_key_file: Option<PathBuf>,
     pub cookies: CookieSettings,
     /// Origins allowed by CORS besides every app's own, as written (trimmed, no empty
     /// entries). The HTTP layer parses them at start and names this setting if one is not
@@ -284,10 +287,8 @@ impl Settings {
         if raw.ip_failures_per_minute == 0 {
             return Err(invalid("ip_failures_per_minute", "must be at least 1"));
         }
-        let signing_key_file = match raw.signing_key_file.as_deref().map(str::trim) {
-            None | Some("") => None,
-            Some(path) => Some(PathBuf::from(path)),
-        };
+        let signing_key_file = optional_path(raw.signing_key_file.as_deref());
+        let secret_key_file = optional_path(raw.secret_key_file.as_deref());
         let log_format = match raw.log_format.to_ascii_lowercase().as_str() {
             "text" => LogFormat::Text,
             "json" => LogFormat::Json,
@@ -330,6 +331,7 @@ impl Settings {
             issuer: raw.issuer,
             audience: raw.audience,
             signing_key_file,
+            secret_key_file,
             cookies,
             cors_origins,
             api_keys_required: raw.api_keys_required,
@@ -372,6 +374,14 @@ impl Settings {
             // The defaults are checked by the unit tests below; this cannot happen.
             Err(e) => unreachable!("test settings are invalid: {e}"),
         }
+    }
+}
+
+/// A path setting: an empty value means unset.
+fn optional_path(value: Option<&str>) -> Option<PathBuf> {
+    match value.map(str::trim) {
+        None | Some("") => None,
+        Some(path) => Some(PathBuf::from(path)),
     }
 }
 
