@@ -79,7 +79,7 @@ async fn thirty_wrong_passwords_at_once_are_judged_at_most_free_failures_times()
     app.register(&user).await;
 
     // Act
-    let answers = wrong_passwords_at_once(&[app.clone()], &user).await;
+    let answers = wrong_passwords_at_once(std::slice::from_ref(&app), &user).await;
 
     // Assert: the rest were refused as locked, without hashing.
     let (judged, refused) = judged_and_refused(&answers);

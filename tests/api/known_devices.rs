@@ -200,3 +200,29 @@ async fn a_known_device_is_forgotten_after_its_lifetime_and_kept_by_logout() {
         .await
         .assert_error("RATE_LIMITED", 429);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_account_keeps_twenty_devices_and_forgets_the_least_recently_used() {
+    // Arrange: the owner's first browser, then twenty more, each logging in later.
+    let app = app().await;
+    let (user, first) = owner_with_known_browser(&app).await;
+    let mut later = Vec::new();
+    for _ in 0..20 {
+        app.clock.advance(Duration::from_secs(1));
+        let browser = Browser::new(&app);
+        login_as(&browser, &user, &user.password).await.assert_ok();
+        later.push(browser);
+    }
+
+    // Act
+    lock_from_elsewhere(&app, &user).await;
+
+    // Assert: the oldest browser is no longer known; the twenty newest are.
+    login_as(&first, &user, &user.password)
+        .await
+        .assert_error("RATE_LIMITED", 429);
+    login_as(&later[0], &user, &user.password).await.assert_ok();
+    login_as(&later[19], &user, &user.password)
+        .await
+        .assert_ok();
+}

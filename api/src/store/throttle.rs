@@ -107,7 +107,7 @@ impl Admission {
         let longest = Expr::val(self.longest_lock_over);
         let mut steps = self.lock_steps.iter();
         let Some((count, over)) = steps.next() else {
-            return longest.into();
+            return longest;
         };
         let mut case = Expr::case(stored(Column::Failures).eq(*count), Expr::val(*over));
         for (count, over) in steps {
@@ -213,8 +213,8 @@ impl LoginThrottle {
             }
             Ending::Succeeded => {
                 login_throttle::Entity::update_many()
-                    .col_expr(Column::Failures, Expr::val(0).into())
-                    .col_expr(Column::LastFailureAt, Expr::val(no_failure()).into())
+                    .col_expr(Column::Failures, Expr::val(0))
+                    .col_expr(Column::LastFailureAt, Expr::val(no_failure()))
                     .col_expr(Column::InFlight, one_released())
                     .filter(Column::AccountId.eq(key))
                     .exec(&*writer)

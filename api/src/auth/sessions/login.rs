@@ -32,22 +32,18 @@ impl Authenticator {
         let id = LoginId::parse(request.username.as_deref(), request.email.as_deref())?;
         let password = Password::presented(request.password, "password")?;
         let row = self.accounts.find_by_login(&id).await?;
-        // A browser the account has logged in from is judged by its own failures, not by
-        // the account's lock, which anyone who knows the name can set off.
-        let device = match &row {
-            Some(row) => {
-                self.known_devices
-                    .recognise(row.id, request.device_cookie.as_ref(), self.now())
-                    .await?
-            }
-            None => None,
-        };
         // Throttle before the password is looked at. A name no account has is counted
         // under a stand-in key, so it locks like a real one: answers never tell them apart.
-        let throttle_key = match &device {
-            Some(device) => device.id,
-            None => account_throttle_key(row.as_ref().map(|r| r.id), &id),
-        };
+        let account_key = account_throttle_key(row.as_ref().map(|r| r.id), &id);
+        // A browser the account has logged in from is judged by its own failures, not by
+        // the account's lock, which anyone who knows the name can set off. A name no
+        // account has is looked up the same way (under its stand-in key, which no device
+        // has), so a device cookie does not make the two take different work either.
+        let device = self
+            .known_devices
+            .recognise(account_key, request.device_cookie.as_ref(), self.now())
+            .await?;
+        let throttle_key = device.as_ref().map_or(account_key, |device| device.id);
         let proven = self
             .prove(Claim {
                 account: row,
