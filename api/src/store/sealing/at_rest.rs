@@ -163,10 +163,10 @@ pub(crate) async fn seal_existing(db: &Db, sealer: &Sealer) -> anyhow::Result<u6
             .map_err(StoreError::from)?;
         for value in foreign {
             // LIKE ignores case on SQLite: only a value that really is another key's counts.
-            if let Err(error) = envelope::open(key, &value.place, &value.stored) {
-                if !matches!(error, SealError::Tampered { .. }) {
-                    anyhow::bail!(refusal(&value.place, &error));
-                }
+            if let Err(error) = envelope::open(key, &value.place, &value.stored)
+                && !matches!(error, SealError::Tampered { .. })
+            {
+                anyhow::bail!(refusal(&value.place, &error));
             }
         }
     }
@@ -246,11 +246,11 @@ pub(crate) async fn reseal(db: &Db, current: &Sealer, new: SealingKey) -> anyhow
             .await
             .map_err(StoreError::from)?
         {
-            if let Ok(Stored::Sealed { key_id, .. }) = envelope::classify(&value.stored) {
-                if key_id == new_id {
-                    report.already += 1;
-                    continue;
-                }
+            if let Ok(Stored::Sealed { key_id, .. }) = envelope::classify(&value.stored)
+                && key_id == new_id
+            {
+                report.already += 1;
+                continue;
             }
             let plain = envelope::open(current.key(), &value.place, &value.stored)
                 .map_err(|error| anyhow::anyhow!(refusal(&value.place, &error)))?;
