@@ -11,6 +11,7 @@ use crate::auth::accounts::registration::RegisterRequest;
 use crate::auth::apps::app::test_app;
 use crate::auth::apps::management::CreatedApp;
 use crate::auth::client::ClientMeta;
+use crate::auth::known_devices::registry::DeviceCookie;
 use crate::auth::passwords::change::ChangePasswordRequest;
 use crate::auth::passwords::password::Password;
 use crate::auth::personal_tokens::management::PersonalTokenRef;
@@ -31,6 +32,9 @@ use crate::graphql::{Credential, CredentialSource, IssuedTokens, RequestContext}
 /// The secret every value below is made with: long and unlikely, so finding any 12
 /// characters of it in the text means it leaked.
 const SECRET: &str = "s3cr3t-Zq8Vw2Kp9Lm4Xr7Tn1Hd6Fb0Jc5";
+
+/// A sealing key (`secret_key_file`), as its file holds it.
+const SECRET_KEY_HEX: &str = "5ec2e7a1b0c9d8f7e6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3";
 
 fn secret() -> SecretString {
     SECRET.into()
@@ -60,6 +64,7 @@ fn secrets_in_the_domain_are_redacted() {
         otp: Some(secret()),
         mode: TokenMode::Json,
         client: ClientMeta::default(),
+        device_cookie: Some(secret()),
     };
     assert_hides("LoginRequest", format!("{login:?}"), SECRET);
     let register = RegisterRequest {
@@ -102,6 +107,10 @@ fn generated_secrets_are_redacted() {
     let key = KeyRecord::generate(at()).unwrap();
     let private = key.private_pkcs8_b64.expose_secret().to_owned();
     assert_hides("KeyRecord", format!("{key:?}"), &private);
+    let sealing = crate::store::sealing::key::SealingKey::parse(&SECRET_KEY_HEX.into()).unwrap();
+    assert_hides("SealingKey", format!("{sealing:?}"), SECRET_KEY_HEX);
+    let sealer = crate::store::sealing::Sealer::with_key(sealing);
+    assert_hides("Sealer", format!("{sealer:?}"), SECRET_KEY_HEX);
     let created = CreatedApp {
         app: test_app(&["https://a.example.com"], false),
         key: OpaqueSecret::generate("lka_"),
@@ -215,6 +224,14 @@ fn stored_rows_are_redacted() {
         used_at: None,
     };
     assert_hides("totp_recovery_code::Model", format!("{code:?}"), SECRET);
+    let opened_key = crate::store::keys::SigningKeyRow {
+        kid: "kid".into(),
+        private_key: secret(),
+        public_key: "public".into(),
+        created_at: at(),
+        retired_at: None,
+    };
+    assert_hides("SigningKeyRow", format!("{opened_key:?}"), SECRET);
     let active: user::ActiveModel = user.into();
     assert_hides("user::ActiveModel", format!("{active:?}"), SECRET);
 }
@@ -279,6 +296,7 @@ fn secrets_at_the_edges_are_redacted() {
         source: CredentialSource::AuthorizationHeader,
     });
     context.refresh_cookie = Some(secret());
+    context.device_cookie = Some(secret());
     assert_hides("RequestContext", format!("{context:?}"), SECRET);
     let issued = IssuedTokens {
         mode: TokenMode::Session,
@@ -287,6 +305,10 @@ fn secrets_at_the_edges_are_redacted() {
         access_expires_at: at(),
         refresh_token: secret(),
         session_expires_at: at(),
+        device: Some(DeviceCookie {
+            token: secret(),
+            expires_at: at(),
+        }),
     };
     assert_hides("IssuedTokens", format!("{issued:?}"), SECRET);
     let mut settings = Settings::for_tests(format!("postgres://latchkey:{SECRET}@db/latchkey"));

@@ -26,8 +26,9 @@ pub struct Application {
 }
 
 impl Application {
-    /// Connects to the database, migrates it (unless `auto_migrate` is off), loads or
-    /// creates the signing key, creates the configured admin, and binds the listener.
+    /// Connects to the database, migrates it (unless `auto_migrate` is off), checks and
+    /// seals the secrets at rest (with `secret_key_file`), loads or creates the signing
+    /// key, creates the configured admin, and binds the listener.
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
         Application::build_with_clock(settings, Arc::new(SystemClock)).await
     }
@@ -38,6 +39,9 @@ impl Application {
     ) -> anyhow::Result<Application> {
         let cors_origins = crate::http::cors::configured_origins(&settings.cors_origins)?;
         let store = Store::open(&settings).await?;
+        // Before the keys are loaded: a database sealed by another key stops the start
+        // here, by name, and the secrets a run without a key left in the clear are sealed.
+        store.seal_at_rest().await?;
         let auth = Arc::new(Authenticator::start(&settings, store.clone(), clock.clone()).await?);
         crate::mail::worker::spawn(
             &settings.mail,

@@ -8,6 +8,7 @@
 pub mod app;
 pub mod auth_header;
 pub mod email_token;
+pub mod known_device;
 pub mod login_throttle;
 pub mod mail_outbox;
 pub mod refresh_token;

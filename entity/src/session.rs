@@ -18,6 +18,12 @@ pub struct Model {
     pub last_used_at: Option<DateTimeUtc>,
     /// Fixed at login: `created_at + session_ttl`. Refreshing never extends it.
     pub expires_at: DateTimeUtc,
+    /// The last full authentication (password, plus OTP where on): the login, or a later
+    /// `reauthenticate`; a refresh never moves it. Null only for a session opened by a
+    /// version that did not record it, whose login is then `created_at`.
+    pub authenticated_at: Option<DateTimeUtc>,
+    /// How it last authenticated (`password`, `password+otp`); null when not recorded.
+    pub authentication_method: Option<String>,
     pub revoked_at: Option<DateTimeUtc>,
     /// Why it ended (`logout`, `refresh_token_reused`, ...), for operators.
     pub revoked_reason: Option<String>,

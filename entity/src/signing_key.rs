@@ -14,7 +14,8 @@ pub struct Model {
     pub kid: String,
     /// JWS algorithm name, `EdDSA`.
     pub algorithm: String,
-    /// PKCS#8 DER of the private key, base64.
+    /// PKCS#8 DER of the private key, base64; or that, sealed (`sealed:v1:...`, see the
+    /// API's `store::sealing`) when `secret_key_file` is set.
     pub private_key: SensitiveText,
     /// Raw public key, base64url: the JWK `x`.
     pub public_key: String,

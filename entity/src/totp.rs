@@ -1,8 +1,8 @@
 //! `totp`: one row per account that has enrolled an authenticator app (RFC 6238).
 //!
-//! The secret is kept as it is (base32), not hashed: verifying a code needs it. Whoever
-//! can read this table can mint codes, so database backups need the same protection as
-//! the live database.
+//! The secret is not hashed: verifying a code needs it. It is sealed (encrypted, bound to
+//! its row) when `secret_key_file` is set; otherwise it is kept as it is, and whoever can
+//! read this table can mint codes.
 
 use sea_orm::entity::prelude::*;
 
@@ -13,7 +13,8 @@ use crate::sensitive::SensitiveText;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub user_id: Uuid,
-    /// The shared secret, base32 (RFC 4648, no padding), as the authenticator app has it.
+    /// The shared secret, base32 (RFC 4648, no padding), as the authenticator app has it;
+    /// or that, sealed (`sealed:v1:...`, see the API's `store::sealing`).
     pub secret: SensitiveText,
     /// When a confirmed code turned TOTP on; null while the enrolment awaits confirmation.
     pub enabled_at: Option<DateTimeUtc>,

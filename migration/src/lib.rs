@@ -11,6 +11,9 @@ mod m20261201_000002_create_apps;
 mod m20261201_000003_create_totp;
 mod m20261201_000004_create_login_throttle;
 mod m20261202_000003_refresh_successor_seed;
+mod m20261203_000001_session_authentication;
+mod m20261203_000002_login_attempt_reservation;
+mod m20261203_000003_create_known_devices;
 mod m20261203_000010_create_mail_outbox;
 mod m20261203_000011_create_email_tokens;
 
@@ -28,6 +31,9 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000003_create_totp::Migration),
             Box::new(m20261201_000004_create_login_throttle::Migration),
             Box::new(m20261202_000003_refresh_successor_seed::Migration),
+            Box::new(m20261203_000001_session_authentication::Migration),
+            Box::new(m20261203_000002_login_attempt_reservation::Migration),
+            Box::new(m20261203_000003_create_known_devices::Migration),
             Box::new(m20261203_000010_create_mail_outbox::Migration),
             Box::new(m20261203_000011_create_email_tokens::Migration),
         ]

@@ -16,6 +16,7 @@ use crate::helpers::{GqlResponse, LOGOUT, ME, TestApp, TestUser, login_document}
 /// Cookie names under the test settings (`cookie_secure = false`: no `__Host-` prefix).
 pub const ACCESS_COOKIE: &str = "latchkey_access";
 pub const REFRESH_COOKIE: &str = "latchkey_refresh";
+pub const DEVICE_COOKIE: &str = "latchkey_device";
 
 /// `refresh` with both of its optional arguments; an argument left out of the variables is
 /// absent, as if the client had not written it.

@@ -317,6 +317,12 @@ impl TestApp {
     /// Stops the server gracefully and starts a new one on the same database and settings
     /// (on a new port).
     pub async fn restart(&mut self) {
+        self.stop().await;
+        self.start().await;
+    }
+
+    /// Stops the server gracefully (until `restart`), keeping its database.
+    pub async fn stop(&mut self) {
         if let Some(stop) = self.stop.take() {
             stop.send(()).expect("the stop task is alive");
         }
@@ -326,7 +332,6 @@ impl TestApp {
                 .expect("the server task did not panic")
                 .expect("the server stopped cleanly");
         }
-        self.start().await;
     }
 
     /// The database this server runs on (for tests that inspect or share it).

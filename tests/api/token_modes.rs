@@ -7,7 +7,9 @@ use latchkey_api::auth::clock::Clock as _;
 use latchkey_api::config::{CookieSettings, RawSettings, Settings};
 use serde_json::{Value, json};
 
-use crate::browser::{ACCESS_COOKIE, Browser, REFRESH, REFRESH_COOKIE, set_cookie, set_cookies};
+use crate::browser::{
+    ACCESS_COOKIE, Browser, DEVICE_COOKIE, REFRESH, REFRESH_COOKIE, set_cookie, set_cookies,
+};
 use crate::helpers::{GqlResponse, TestApp, TestUser, str_field};
 
 /// The contract's default lifetimes.
@@ -36,6 +38,13 @@ async fn user_and_browser(app: &TestApp) -> (TestUser, Value, Browser) {
 fn assert_no_set_cookie(response: &GqlResponse) {
     let all = set_cookies(response);
     assert!(all.is_empty(), "expected no Set-Cookie, got {all:#?}");
+}
+
+/// The names of the cookies an answer sets, sorted.
+fn cookie_names(response: &GqlResponse) -> Vec<String> {
+    let mut names: Vec<String> = set_cookies(response).into_iter().map(|c| c.name).collect();
+    names.sort();
+    names
 }
 
 #[track_caller]
@@ -72,7 +81,7 @@ fn assert_no_token_in_body(payload: &Value) {
 // ----- JSON -----
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn json_login_puts_both_tokens_in_the_body_and_sets_no_cookie() {
+async fn json_login_puts_both_tokens_in_the_body_and_sets_no_token_cookie() {
     // Arrange
     let app = TestApp::spawn().await;
     let (user, registered, browser) = user_and_browser(&app).await;
@@ -88,7 +97,8 @@ async fn json_login_puts_both_tokens_in_the_body_and_sets_no_cookie() {
     assert_eq!(payload["credentials"]["refreshToken"], json!(refresh_token));
     assert_eq!(payload["user"]["id"], registered["id"]);
     assert_bearer_header(&response, access_token);
-    assert_no_set_cookie(&response);
+    // No token in a cookie; only the known-device cookie, which every login sets.
+    assert_eq!(cookie_names(&response), [DEVICE_COOKIE]);
     assert_eq!(browser.cookie(ACCESS_COOKIE), None);
     assert_eq!(browser.cookie(REFRESH_COOKIE), None);
 }
@@ -158,8 +168,9 @@ async fn cookie_login_puts_the_access_token_in_the_body_and_the_refresh_token_on
         Value::Null,
         "{payload:#}"
     );
-    let cookies = set_cookies(&response);
-    assert_eq!(cookies.len(), 1, "only the refresh cookie: {cookies:#?}");
+    // Of the tokens, only the refresh token in a cookie (and the known-device cookie,
+    // which every login sets).
+    assert_eq!(cookie_names(&response), [DEVICE_COOKIE, REFRESH_COOKIE]);
     let refresh_cookie = set_cookie(&response, REFRESH_COOKIE);
     assert!(!refresh_cookie.value.is_empty());
     assert_ne!(refresh_cookie.value, access_token);
@@ -455,8 +466,8 @@ async fn without_cookie_secure_the_cookies_have_plain_names_and_no_secure_flag()
     // Assert
     response.assert_ok();
     let cookies = set_cookies(&response);
-    assert_eq!(cookies.len(), 2, "{cookies:#?}");
-    for name in [ACCESS_COOKIE, REFRESH_COOKIE] {
+    assert_eq!(cookies.len(), 3, "{cookies:#?}");
+    for name in [ACCESS_COOKIE, REFRESH_COOKIE, DEVICE_COOKIE] {
         let cookie = set_cookie(&response, name);
         assert!(cookie.has("HttpOnly"), "{cookie:#?}");
         assert!(!cookie.has("Secure"), "{cookie:#?}");
@@ -478,8 +489,12 @@ async fn with_cookie_secure_the_cookies_get_the_host_prefix_and_the_secure_flag(
     // Assert
     response.assert_ok();
     let cookies = set_cookies(&response);
-    assert_eq!(cookies.len(), 2, "{cookies:#?}");
-    for name in ["__Host-latchkey_access", "__Host-latchkey_refresh"] {
+    assert_eq!(cookies.len(), 3, "{cookies:#?}");
+    for name in [
+        "__Host-latchkey_access",
+        "__Host-latchkey_refresh",
+        "__Host-latchkey_device",
+    ] {
         let cookie = set_cookie(&response, name);
         assert!(cookie.has("Secure"), "{cookie:#?}");
         assert!(cookie.has("HttpOnly"), "{cookie:#?}");
@@ -523,7 +538,11 @@ async fn same_site_none_is_written_when_configured() {
 
     // Assert
     response.assert_ok();
-    for name in ["__Host-latchkey_access", "__Host-latchkey_refresh"] {
+    for name in [
+        "__Host-latchkey_access",
+        "__Host-latchkey_refresh",
+        "__Host-latchkey_device",
+    ] {
         let cookie = set_cookie(&response, name);
         assert_eq!(cookie.attribute("SameSite"), Some("None"), "{cookie:#?}");
         assert!(cookie.has("Secure"), "{cookie:#?}");

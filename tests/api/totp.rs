@@ -90,7 +90,7 @@ pub(crate) fn step_with_room(app: &TestApp, margin: u64) -> u64 {
 }
 
 /// A 6-digit code that is none of the codes of the steps around `step`.
-fn wrong_code(secret: &str, step: u64) -> String {
+pub(crate) fn wrong_code(secret: &str, step: u64) -> String {
     let near: Vec<String> = (step - 2..=step + 2).map(|s| code_at(secret, s)).collect();
     (0..)
         .map(|n: u32| format!("{:06}", (n * 7_919 + 123_457) % 1_000_000))
@@ -101,11 +101,11 @@ fn wrong_code(secret: &str, step: u64) -> String {
 /// A signed-in user with TOTP on: its secret, recovery codes, and the step whose code
 /// confirmed the enrolment (so that step is used; the next one is still free).
 pub(crate) struct TotpUser {
-    pub(crate) user: TestUser,
-    pub(crate) access_token: String,
-    pub(crate) secret: String,
-    pub(crate) recovery_codes: Vec<String>,
-    pub(crate) confirmed_step: u64,
+    pub user: TestUser,
+    pub access_token: String,
+    pub secret: String,
+    pub recovery_codes: Vec<String>,
+    pub confirmed_step: u64,
 }
 
 async fn enroll(app: &TestApp, access_token: &str) -> GqlResponse {
@@ -113,7 +113,7 @@ async fn enroll(app: &TestApp, access_token: &str) -> GqlResponse {
 }
 
 /// Enrols; returns `(secret, otpauthUrl)`.
-async fn new_enrollment(app: &TestApp, access_token: &str) -> (String, String) {
+pub(crate) async fn new_enrollment(app: &TestApp, access_token: &str) -> (String, String) {
     let response = enroll(app, access_token).await;
     let enrollment = &response.assert_ok()["enrollTotp"];
     (
@@ -122,7 +122,7 @@ async fn new_enrollment(app: &TestApp, access_token: &str) -> (String, String) {
     )
 }
 
-async fn confirm(app: &TestApp, access_token: &str, otp: &str) -> GqlResponse {
+pub(crate) async fn confirm(app: &TestApp, access_token: &str, otp: &str) -> GqlResponse {
     app.gql_with_token(access_token, CONFIRM, json!({ "otp": otp }))
         .await
 }
@@ -157,7 +157,11 @@ pub(crate) async fn with_totp_on(app: &TestApp) -> TotpUser {
     }
 }
 
-async fn login_with_otp(app: &TestApp, user: &TestUser, otp: Option<&str>) -> GqlResponse {
+pub(crate) async fn login_with_otp(
+    app: &TestApp,
+    user: &TestUser,
+    otp: Option<&str>,
+) -> GqlResponse {
     app.login(json!({ "username": user.username, "password": user.password, "otp": otp }))
         .await
 }

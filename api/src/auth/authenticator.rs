@@ -12,11 +12,13 @@ use chrono::{DateTime, Utc};
 use super::accounts::directory::AccountDirectory;
 use super::clock::Clock;
 use super::email::limits::MailRequests;
+use super::known_devices::registry::KnownDevices;
 use super::passwords::expiry::PasswordAge;
 use super::passwords::hasher::PasswordHasher;
 use super::passwords::stored::StoredPasswords;
 use super::personal_tokens::ledger::PersonalTokenLedger;
 use super::sessions::ledger::SessionLedger;
+use super::sessions::step_up::ReauthWindow;
 use super::throttle::gate::Throttle;
 use super::tokens::authority::TokenAuthority;
 use super::totp::factor::TotpFactor;
@@ -37,8 +39,10 @@ pub struct Authenticator {
     pub(super) passwords: StoredPasswords,
     pub(super) tokens: TokenAuthority,
     pub(super) sessions: SessionLedger,
+    pub(super) reauth_window: ReauthWindow,
     pub(super) personal_tokens: PersonalTokenLedger,
     pub(super) throttle: Throttle,
+    pub(super) known_devices: KnownDevices,
     pub(super) totp: TotpFactor,
     pub(super) mail: MailRequests,
 }
@@ -69,6 +73,7 @@ impl Authenticator {
                 settings.refresh_reuse_grace,
                 settings.session_retention,
             ),
+            reauth_window: ReauthWindow::new(settings.reauth_window),
             personal_tokens: PersonalTokenLedger::new(
                 store.auth_headers.clone(),
                 settings.auth_header_max_ttl,
@@ -78,6 +83,10 @@ impl Authenticator {
                 settings.login_free_failures,
                 settings.login_lock_max,
                 settings.ip_failures_per_minute,
+            ),
+            known_devices: KnownDevices::new(
+                store.known_devices.clone(),
+                settings.known_device_ttl,
             ),
             totp: TotpFactor::new(store.totp.clone()),
             mail: MailRequests::new(

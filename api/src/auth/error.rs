@@ -26,6 +26,11 @@ pub enum AuthError {
     /// `require_verified_email` is on and the account's address is not verified yet.
     #[error("email not verified")]
     EmailNotVerified,
+    /// The operation creates or removes a long-lived credential or a factor, and the
+    /// caller's session last fully authenticated longer ago than the window (or the caller
+    /// has no session): `reauthenticate`, or give the password in the call.
+    #[error("recent authentication required")]
+    ReauthRequired { within_secs: u64 },
     #[error("{0}")]
     Forbidden(&'static str),
     /// The field (`username`, `email`, ...) whose value is taken.
@@ -55,6 +60,9 @@ impl From<StoreError> for AuthError {
             StoreError::Db(e) => AuthError::Internal(anyhow::Error::new(e).context("database")),
             StoreError::Corrupt(what) => {
                 AuthError::Internal(anyhow::anyhow!("corrupt row: {what}"))
+            }
+            unsealable @ StoreError::Unsealable { .. } => {
+                AuthError::Internal(anyhow::Error::new(unsealable).context("sealed secret"))
             }
         }
     }

@@ -7,6 +7,8 @@
 //! - [`sessions`]: login, refresh-token rotation, logout, a user's list of sessions, and the
 //!   token delivery mode a session keeps.
 //! - [`throttle`]: account locks after failed logins, per-address budgets.
+//! - [`known_devices`]: device cookies, so an account's lock does not lock out its owner's
+//!   own browsers.
 //! - [`totp`]: the second factor: TOTP keys, enrolment, recovery codes.
 //! - [`personal_tokens`]: long-lived `lk_` tokens a user makes for scripts.
 //! - [`apps`]: project API keys, their origins and the in-memory registry.
@@ -28,6 +30,7 @@ pub mod client;
 pub mod clock;
 pub mod email;
 pub mod error;
+pub mod known_devices;
 pub mod passwords;
 pub mod personal_tokens;
 pub mod principal;

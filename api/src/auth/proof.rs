@@ -11,6 +11,7 @@ use super::authenticator::Authenticator;
 use super::error::AuthError;
 use super::passwords::hasher::Verification;
 use super::passwords::password::Password;
+use super::sessions::step_up::AuthenticationMethod;
 use crate::store::users::UserRow;
 
 /// What a caller offers as proof of an account.
@@ -18,7 +19,8 @@ pub(crate) struct Claim<'a> {
     /// The account named, if it exists.
     pub account: Option<UserRow>,
     /// What failures are counted under: the account's id, or for a name no account has,
-    /// the stand-in from `throttle::account_lock::account_throttle_key`.
+    /// the stand-in from `throttle::account_lock::account_throttle_key`, or the id of the
+    /// known device the attempt comes from (`known_devices`).
     pub throttle_key: Uuid,
     pub password: &'a Password,
     pub otp: Option<&'a str>,
@@ -30,6 +32,8 @@ pub(crate) struct Proven {
     pub account: UserRow,
     /// The password was right but hashed with weaker parameters than configured.
     pub needs_rehash: bool,
+    /// What was checked: the password, and the OTP when TOTP is on.
+    pub method: AuthenticationMethod,
 }
 
 impl Authenticator {
@@ -47,30 +51,41 @@ impl Authenticator {
             .throttle
             .begin_login(Some(throttle_key), ip, self.now())
             .await?;
-        let verification = self.passwords.check(password, account.as_ref()).await?;
+        let verification = match self.passwords.check(password, account.as_ref()).await {
+            Ok(verification) => verification,
+            Err(e) => {
+                self.throttle.login_abandoned(attempt).await;
+                return Err(e);
+            }
+        };
         let account = match (account, verification) {
             (Some(account), Verification::Match | Verification::MatchNeedsRehash) => account,
             _ => {
-                self.throttle
-                    .login_failed(Some(throttle_key), ip, self.now())
-                    .await;
+                self.throttle.login_failed(attempt, ip, self.now()).await;
                 return Err(AuthError::InvalidCredentials);
             }
         };
         if let Err(e) = self.totp.check(&account, otp, self.now()).await {
             match e {
                 AuthError::InvalidOtp => {
-                    self.throttle
-                        .login_failed(Some(account.id), ip, self.now())
-                        .await;
+                    self.throttle.login_failed(attempt, ip, self.now()).await;
                 }
-                _ => self.throttle.refund_login(ip, self.now()),
+                _ => {
+                    self.throttle.login_abandoned(attempt).await;
+                    self.throttle.refund_login(ip, self.now());
+                }
             }
             return Err(e);
         }
-        self.throttle.login_succeeded(account.id, attempt).await;
+        self.throttle.login_succeeded(attempt, self.now()).await;
         self.throttle.refund_login(ip, self.now());
+        let method = if account.totp_enabled_at.is_some() {
+            AuthenticationMethod::PasswordAndOtp
+        } else {
+            AuthenticationMethod::Password
+        };
         Ok(Proven {
+            method,
             account,
             needs_rehash: verification == Verification::MatchNeedsRehash,
         })

@@ -39,6 +39,9 @@ pub struct Settings {
     pub session_retention: Duration,
     /// The longest a personal token lives; a later or absent `expiresAt` is clamped to it.
     pub auth_header_max_ttl: Duration,
+    /// How recently a session must have fully authenticated (password, plus OTP where
+    /// on) for operations that create or remove a long-lived credential or a factor.
+    pub reauth_window: Duration,
     pub refresh_reuse_grace: Duration,
     pub password_max_age: Option<Duration>,
     pub signup: bool,
@@ -48,6 +51,9 @@ pub struct Settings {
     /// A PEM (PKCS#8) Ed25519 private key that signs every access token, instead of the
     /// keys kept in the database. Rotating it is the operator's job (replace the file).
     pub signing_key_file: Option<PathBuf>,
+    /// 32 random bytes (64 hex characters) that seal the private signing keys and the
+    /// TOTP secrets in the database (`store::sealing`). Unset: they are stored as they are.
+    pub secret_key_file: Option<PathBuf>,
     pub cookies: CookieSettings,
     /// Origins allowed by CORS besides every app's own, as written (trimmed, no empty
     /// entries). The HTTP layer parses them at start and names this setting if one is not
@@ -81,6 +87,9 @@ pub struct Settings {
     pub login_free_failures: u32,
     /// The longest lock; locks double from 1 s up to it.
     pub login_lock_max: Duration,
+    /// How long a browser stays a known device of an account after its last successful
+    /// login there (and the device cookie's `Max-Age`).
+    pub known_device_ttl: Duration,
     /// Failures one client address may cause per minute (per action, per instance).
     pub ip_failures_per_minute: u32,
     pub log_format: LogFormat,
@@ -96,10 +105,18 @@ const ACCESS_TTL_MAX: Duration = Duration::from_secs(24 * 60 * 60);
 /// the end is still recognised (and refused as what it is).
 const SESSION_RETENTION_MIN: Duration = Duration::from_secs(60 * 60);
 const AUTH_HEADER_MAX_TTL_MIN: Duration = Duration::from_secs(60 * 60);
+/// Shorter than this and a user could not finish a form after re-entering the password;
+/// longer than a day and "recent" no longer means anything.
+const REAUTH_WINDOW_MIN: Duration = Duration::from_secs(10);
+const REAUTH_WINDOW_MAX: Duration = Duration::from_secs(24 * 60 * 60);
 /// Locks start at 1 s, and no lock may last longer than a day: an owner is never locked
 /// out for good.
 const LOCK_MAX_MIN: Duration = Duration::from_secs(1);
 const LOCK_MAX_MAX: Duration = Duration::from_secs(24 * 60 * 60);
+/// A known device lasts at least a day, and at most the 400 days browsers cap a cookie's
+/// life at.
+const KNOWN_DEVICE_TTL_MIN: Duration = Duration::from_secs(24 * 60 * 60);
+const KNOWN_DEVICE_TTL_MAX: Duration = Duration::from_secs(400 * 24 * 60 * 60);
 
 impl Settings {
     /// Defaults, then the configuration file, then the environment.
@@ -152,6 +169,10 @@ impl Settings {
         let auth_header_max_ttl = parse_duration("auth_header_max_ttl", &raw.auth_header_max_ttl)?;
         if auth_header_max_ttl < AUTH_HEADER_MAX_TTL_MIN {
             return Err(invalid("auth_header_max_ttl", "must be at least 1h"));
+        }
+        let reauth_window = parse_duration("reauth_window", &raw.reauth_window)?;
+        if !(REAUTH_WINDOW_MIN..=REAUTH_WINDOW_MAX).contains(&reauth_window) {
+            return Err(invalid("reauth_window", "must lie between 10s and 24h"));
         }
         let refresh_reuse_grace = parse_duration("refresh_reuse_grace", &raw.refresh_reuse_grace)?;
         if refresh_reuse_grace > Duration::from_secs(300) {
@@ -219,7 +240,27 @@ impl Settings {
                 &raw.cookie_refresh_name,
                 raw.cookie_secure,
             )?,
+            device_name: cookie_name(
+                "cookie_device_name",
+                &raw.cookie_device_name,
+                raw.cookie_secure,
+            )?,
         };
+        let names = [
+            &cookies.access_name,
+            &cookies.refresh_name,
+            &cookies.device_name,
+        ];
+        if names[0] == names[1] || names[0] == names[2] || names[1] == names[2] {
+            return Err(invalid(
+                "cookie_device_name",
+                "cookie_access_name, cookie_refresh_name and cookie_device_name must differ",
+            ));
+        }
+        let known_device_ttl = parse_duration("known_device_ttl", &raw.known_device_ttl)?;
+        if !(KNOWN_DEVICE_TTL_MIN..=KNOWN_DEVICE_TTL_MAX).contains(&known_device_ttl) {
+            return Err(invalid("known_device_ttl", "must lie between 1d and 400d"));
+        }
 
         let cors_origins = raw
             .cors_origins
@@ -249,10 +290,8 @@ impl Settings {
         if raw.ip_failures_per_minute == 0 {
             return Err(invalid("ip_failures_per_minute", "must be at least 1"));
         }
-        let signing_key_file = match raw.signing_key_file.as_deref().map(str::trim) {
-            None | Some("") => None,
-            Some(path) => Some(PathBuf::from(path)),
-        };
+        let signing_key_file = optional_path(raw.signing_key_file.as_deref());
+        let secret_key_file = optional_path(raw.secret_key_file.as_deref());
         let log_format = match raw.log_format.to_ascii_lowercase().as_str() {
             "text" => LogFormat::Text,
             "json" => LogFormat::Json,
@@ -287,6 +326,7 @@ impl Settings {
             session_ttl,
             session_retention,
             auth_header_max_ttl,
+            reauth_window,
             refresh_reuse_grace,
             password_max_age,
             signup: raw.signup,
@@ -294,6 +334,7 @@ impl Settings {
             issuer: raw.issuer,
             audience: raw.audience,
             signing_key_file,
+            secret_key_file,
             cookies,
             cors_origins,
             api_keys_required: raw.api_keys_required,
@@ -314,6 +355,7 @@ impl Settings {
             max_variable_list_length: raw.max_variable_list_length,
             login_free_failures: raw.login_free_failures,
             login_lock_max,
+            known_device_ttl,
             ip_failures_per_minute: raw.ip_failures_per_minute,
             log_format,
             auto_migrate: raw.auto_migrate,
@@ -342,6 +384,14 @@ impl Settings {
             // The defaults are checked by the unit tests below; this cannot happen.
             Err(e) => unreachable!("test settings are invalid: {e}"),
         }
+    }
+}
+
+/// A path setting: an empty value means unset.
+fn optional_path(value: Option<&str>) -> Option<PathBuf> {
+    match value.map(str::trim) {
+        None | Some("") => None,
+        Some(path) => Some(PathBuf::from(path)),
     }
 }
 

@@ -13,6 +13,7 @@ fn defaults_are_valid_and_match_the_contract() {
     assert_eq!(s.session_ttl, Duration::from_secs(30 * 24 * 3600));
     assert_eq!(s.session_retention, Duration::from_secs(30 * 24 * 3600));
     assert_eq!(s.auth_header_max_ttl, Duration::from_secs(365 * 24 * 3600));
+    assert_eq!(s.reauth_window, Duration::from_secs(5 * 60));
     assert_eq!(s.refresh_reuse_grace, Duration::from_secs(10));
     assert_eq!(s.cookies.access_name, "__Host-latchkey_access");
     assert_eq!(s.max_body_bytes, 65536);
@@ -32,6 +33,25 @@ fn an_access_ttl_outside_ten_seconds_to_a_day_is_refused() {
 }
 
 #[test]
+fn a_reauth_window_outside_ten_seconds_to_a_day_is_refused() {
+    for bad in ["9s", "25h", "soon"] {
+        let raw = RawSettings {
+            reauth_window: bad.into(),
+            ..RawSettings::default()
+        };
+        let err = Settings::from_raw(raw).unwrap_err().to_string();
+        assert!(err.contains("reauth_window"), "{err}");
+    }
+    for good in ["10s", "30m", "24h"] {
+        let raw = RawSettings {
+            reauth_window: good.into(),
+            ..RawSettings::default()
+        };
+        assert!(Settings::from_raw(raw).is_ok(), "{good}");
+    }
+}
+
+#[test]
 fn same_site_none_without_secure_names_both_settings() {
     let raw = RawSettings {
         cookie_same_site: "none".into(),
@@ -43,6 +63,53 @@ fn same_site_none_without_secure_names_both_settings() {
         err.contains("cookie_same_site") && err.contains("cookie_secure"),
         "{err}"
     );
+}
+
+#[test]
+fn the_device_cookie_follows_the_other_cookies_and_lives_ninety_days() {
+    let s = Settings::from_raw(RawSettings::default()).unwrap();
+    assert_eq!(s.cookies.device_name, "__Host-latchkey_device");
+    assert_eq!(s.known_device_ttl, Duration::from_secs(90 * 24 * 3600));
+    let plain = Settings::for_tests("sqlite::memory:");
+    assert_eq!(plain.cookies.device_name, "latchkey_device");
+}
+
+#[test]
+fn unusable_device_settings_name_themselves() {
+    let cases = [
+        (
+            RawSettings {
+                known_device_ttl: "12h".into(),
+                ..RawSettings::default()
+            },
+            "known_device_ttl",
+        ),
+        (
+            RawSettings {
+                known_device_ttl: "401d".into(),
+                ..RawSettings::default()
+            },
+            "known_device_ttl",
+        ),
+        (
+            RawSettings {
+                cookie_device_name: "bad name".into(),
+                ..RawSettings::default()
+            },
+            "cookie_device_name",
+        ),
+        (
+            RawSettings {
+                cookie_device_name: "latchkey_refresh".into(),
+                ..RawSettings::default()
+            },
+            "cookie_device_name",
+        ),
+    ];
+    for (raw, key) in cases {
+        let err = Settings::from_raw(raw).unwrap_err().to_string();
+        assert!(err.contains(key), "{err}");
+    }
 }
 
 #[test]

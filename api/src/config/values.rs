@@ -37,7 +37,7 @@ pub enum LogFormat {
     Json,
 }
 
-/// How the two token cookies are written.
+/// How the token cookies and the known-device cookie are written.
 #[derive(Debug, Clone)]
 pub struct CookieSettings {
     pub secure: bool,
@@ -45,6 +45,7 @@ pub struct CookieSettings {
     /// Final names, `__Host-` prefix included when `secure`.
     pub access_name: String,
     pub refresh_name: String,
+    pub device_name: String,
 }
 
 /// A username and password for the first admin, created at start if no admin exists.

@@ -17,9 +17,11 @@ use super::errors::ApiError;
 use crate::auth::AuthError;
 use crate::auth::authenticator::Authenticator;
 use crate::auth::client::ClientMeta;
+use crate::auth::known_devices::registry::DeviceCookie;
 use crate::auth::personal_tokens::ledger::PREFIX as PERSONAL_TOKEN_PREFIX;
 use crate::auth::principal::Principal;
 use crate::auth::secret::{ExposeSecret as _, SecretString};
+use crate::auth::sessions::step_up::StepUp;
 use crate::auth::sessions::token_mode::TokenMode;
 
 /// The credential a request carries, from the first source that has one.
@@ -52,6 +54,8 @@ pub struct RequestContext {
     pub malformed_authorization: bool,
     /// The refresh cookie, if the browser sent one.
     pub refresh_cookie: Option<SecretString>,
+    /// The known-device cookie, if the browser sent one (only `login` reads it).
+    pub device_cookie: Option<SecretString>,
     /// The seed-compatible `identityId` header or query parameter.
     pub identity_id: Option<String>,
     pub client: ClientMeta,
@@ -78,6 +82,8 @@ pub struct IssuedTokens {
     pub access_expires_at: DateTime<Utc>,
     pub refresh_token: SecretString,
     pub session_expires_at: DateTime<Utc>,
+    /// The device cookie to set, in every mode (`login` only).
+    pub device: Option<DeviceCookie>,
 }
 
 impl std::fmt::Debug for IssuedTokens {
@@ -189,4 +195,18 @@ pub(crate) async fn optional_principal(ctx: &Context<'_>) -> Result<Option<Princ
         Err(e) if e.code() == super::errors::code::INTERNAL_SERVER_ERROR => Err(e),
         Err(_) => Ok(None),
     }
+}
+
+/// What a step-up operation's call brings: the `password` and `otp` arguments, when given,
+/// and the client address for the throttle.
+pub(crate) fn step_up(
+    ctx: &Context<'_>,
+    password: Option<super::types::Secret>,
+    otp: Option<super::types::Secret>,
+) -> Result<StepUp, ApiError> {
+    Ok(StepUp {
+        password: password.map(super::types::Secret::into_inner),
+        otp: otp.map(super::types::Secret::into_inner),
+        ip: request_context(ctx)?.client.ip.clone(),
+    })
 }

@@ -21,7 +21,8 @@ use async_graphql::{Name, Pos};
 /// from a mail, and those that write mail. `refresh` is one: twenty aliased refreshes of
 /// one token would otherwise race each other inside the grace window and mint twenty live
 /// successors; a verification code guessed twenty times per request, or twenty mails
-/// requested by one, would multiply what the limits allow.
+/// requested by one, would multiply what the limits allow. So are the step-up operations,
+/// which may be given the password (`addAuthHeader`, `enrollTotp`), and `reauthenticate`.
 pub const CREDENTIAL_FIELDS: &[&str] = &[
     "login",
     "register",
@@ -29,6 +30,9 @@ pub const CREDENTIAL_FIELDS: &[&str] = &[
     "confirmTotp",
     "disableTotp",
     "refresh",
+    "reauthenticate",
+    "addAuthHeader",
+    "enrollTotp",
     "requestEmailVerification",
     "verifyEmail",
     "requestPasswordReset",

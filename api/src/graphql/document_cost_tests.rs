@@ -45,7 +45,14 @@ fn different_credential_fields_add_up() {
         r#"mutation {{ {LOGIN} register(input: {{username: "u", password: "p"}}) {{ id }} }}"#
     );
     assert_eq!(cost(&query).credential_fields, 2);
-    for field in ["changePassword", "confirmTotp", "disableTotp"] {
+    for field in [
+        "changePassword",
+        "confirmTotp",
+        "disableTotp",
+        "reauthenticate",
+        "addAuthHeader",
+        "enrollTotp",
+    ] {
         let query = format!("mutation {{ {LOGIN} {field}(x: 1) }}");
         assert_eq!(cost(&query).credential_fields, 2, "{field}");
     }

@@ -32,6 +32,7 @@ pub mod code {
     pub const FORBIDDEN: &str = "FORBIDDEN";
     pub const CONFLICT: &str = "CONFLICT";
     pub const RATE_LIMITED: &str = "RATE_LIMITED";
+    pub const REAUTH_REQUIRED: &str = "REAUTH_REQUIRED";
     pub const GRAPHQL_PARSE_FAILED: &str = "GRAPHQL_PARSE_FAILED";
     pub const GRAPHQL_VALIDATION_FAILED: &str = "GRAPHQL_VALIDATION_FAILED";
     pub const BAD_REQUEST: &str = "BAD_REQUEST";
@@ -46,7 +47,8 @@ pub fn status_of(code: &str) -> u16 {
         | code::TOKEN_EXPIRED
         | code::OTP_REQUIRED
         | code::INVALID_OTP
-        | code::REFRESH_TOKEN_REUSED => 401,
+        | code::REFRESH_TOKEN_REUSED
+        | code::REAUTH_REQUIRED => 401,
         code::PASSWORD_EXPIRED | code::EMAIL_NOT_VERIFIED | code::FORBIDDEN => 403,
         code::CONFLICT => 409,
         code::RATE_LIMITED => 429,
@@ -64,6 +66,8 @@ pub struct ApiError {
     /// The input field at fault, so a form can point at it.
     field: Option<&'static str>,
     retry_after_secs: Option<u64>,
+    /// For `REAUTH_REQUIRED`: how recent, in seconds, the authentication must be.
+    reauth_within_secs: Option<u64>,
 }
 
 impl ApiError {
@@ -115,6 +119,7 @@ impl From<&AuthError> for ApiError {
                     message: format!("{field}: {reason}"),
                     field: Some(field),
                     retry_after_secs: None,
+                    reauth_within_secs: None,
                 };
             }
             AuthError::RateLimited { retry_after_secs } => {
@@ -123,6 +128,19 @@ impl From<&AuthError> for ApiError {
                     message: "too many attempts: try again later".to_owned(),
                     field: None,
                     retry_after_secs: Some(*retry_after_secs),
+                    reauth_within_secs: None,
+                };
+            }
+            AuthError::ReauthRequired { within_secs } => {
+                return ApiError {
+                    code: code::REAUTH_REQUIRED,
+                    message: format!(
+                        "this operation needs a login from the last {within_secs} seconds: call \
+                         reauthenticate, or give password (and otp) in the same call"
+                    ),
+                    field: None,
+                    retry_after_secs: None,
+                    reauth_within_secs: Some(*within_secs),
                 };
             }
             AuthError::Internal(cause) => {
@@ -139,6 +157,7 @@ impl From<&AuthError> for ApiError {
             message,
             field: None,
             retry_after_secs: None,
+            reauth_within_secs: None,
         }
     }
 }
@@ -155,6 +174,9 @@ impl From<ApiError> for async_graphql::Error {
         }
         if let Some(secs) = err.retry_after_secs {
             extensions.set("retryAfter", secs);
+        }
+        if let Some(secs) = err.reauth_within_secs {
+            extensions.set("reauthWithin", secs);
         }
         error
     }
@@ -311,6 +333,7 @@ mod tests {
             (code::FORBIDDEN, 403),
             (code::CONFLICT, 409),
             (code::RATE_LIMITED, 429),
+            (code::REAUTH_REQUIRED, 401),
             (code::GRAPHQL_PARSE_FAILED, 400),
             (code::GRAPHQL_VALIDATION_FAILED, 400),
             (code::BAD_REQUEST, 400),
@@ -336,6 +359,26 @@ mod tests {
             .and_then(|e| e.get("field"))
             .cloned();
         assert_eq!(field, Some(async_graphql::Value::from("password")));
+    }
+
+    #[test]
+    fn reauth_required_says_within_how_many_seconds() {
+        let gql = async_graphql::Error::from(ApiError::from(AuthError::ReauthRequired {
+            within_secs: 300,
+        }));
+        let extensions = gql.extensions.unwrap();
+        assert_eq!(
+            extensions.get("code"),
+            Some(&async_graphql::Value::from("REAUTH_REQUIRED"))
+        );
+        assert_eq!(
+            extensions.get("status"),
+            Some(&async_graphql::Value::from(401))
+        );
+        assert_eq!(
+            extensions.get("reauthWithin"),
+            Some(&async_graphql::Value::from(300))
+        );
     }
 
     #[test]

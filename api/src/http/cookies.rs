@@ -1,6 +1,8 @@
 //! Token cookies: `HttpOnly`, `Path=/`, `SameSite` as configured, `Secure` (with the
 //! `__Host-` name prefix) unless turned off for local development, and `Max-Age` equal to
-//! the token's remaining life.
+//! the token's remaining life. The known-device cookie (set by `login` in every mode) lives
+//! as long as the device is remembered, and `logout` leaves it: it names the browser, not
+//! a session.
 
 use actix_web::cookie::time::Duration as CookieDuration;
 use actix_web::cookie::{Cookie, SameSite as CookieSameSite};
@@ -42,11 +44,22 @@ fn issued(tokens: &IssuedTokens, settings: &CookieSettings) -> Vec<Cookie<'stati
             settings,
         )
     };
-    match tokens.mode {
+    let mut cookies = match tokens.mode {
         TokenMode::Json => Vec::new(),
         TokenMode::Cookie => vec![refresh()],
         TokenMode::Session => vec![access(), refresh()],
+    };
+    // In every mode: a browser that logs in is a device, whatever it does with the tokens.
+    if let Some(device) = &tokens.device {
+        cookies.push(cookie(
+            settings.device_name.clone(),
+            device.token.expose_secret().to_owned(),
+            device.expires_at,
+            now,
+            settings,
+        ));
     }
+    cookies
 }
 
 fn cookie(

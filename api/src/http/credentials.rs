@@ -11,7 +11,7 @@ use actix_web::http::header;
 use crate::config::CookieSettings;
 use crate::graphql::{Credential, CredentialSource, RequestContext};
 
-/// Fills the credential, refresh cookie and `identityId` of a request's context.
+/// Fills the credential, refresh and device cookies and `identityId` of a request's context.
 pub fn extract(request: &HttpRequest, cookies: &CookieSettings, context: &mut RequestContext) {
     let query = query_pairs(request.query_string());
     let param = |name: &str| {
@@ -45,6 +45,10 @@ pub fn extract(request: &HttpRequest, cookies: &CookieSettings, context: &mut Re
 
     context.refresh_cookie = request
         .cookie(&cookies.refresh_name)
+        .filter(|c| !c.value().is_empty())
+        .map(|c| c.value().into());
+    context.device_cookie = request
+        .cookie(&cookies.device_name)
         .filter(|c| !c.value().is_empty())
         .map(|c| c.value().into());
     context.identity_id = request

@@ -1,5 +1,7 @@
 use sea_orm::{DbErr, SqlErr};
 
+use super::sealing::envelope::SealError;
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// A unique constraint refused the write; the field it guards.
@@ -10,6 +12,16 @@ pub enum StoreError {
     /// A row holds a value this code cannot read back.
     #[error("unreadable row: {0}")]
     Corrupt(&'static str),
+    /// A sealed secret that does not open: no key, another key, or altered or moved.
+    #[error("{table}.{column} of row {row}: {source}")]
+    Unsealable {
+        table: &'static str,
+        column: &'static str,
+        /// The row's primary key (an account id or a key id: no secret).
+        row: String,
+        #[source]
+        source: SealError,
+    },
 }
 
 impl From<DbErr> for StoreError {

@@ -1,4 +1,5 @@
-//! `signing_keys` queries.
+//! `signing_keys` queries. The private part is sealed on the way in and opened on the way
+//! out when a sealing key is configured (`sealing`).
 
 use chrono::{DateTime, Utc};
 use latchkey_entity::signing_key;
@@ -7,36 +8,63 @@ use sea_orm::{
     ActiveModelTrait as _, ColumnTrait as _, ConnectionTrait, EntityTrait as _, QueryFilter as _,
     QueryOrder as _, Set, TransactionTrait as _,
 };
+use secrecy::SecretString;
 
+use super::sealing::{Sealer, signing_key_place};
 use super::{Db, StoreError};
 
-pub use signing_key::Model as SigningKeyRow;
+/// A signing key as stored, its private part opened.
+#[derive(Debug)]
+pub struct SigningKeyRow {
+    pub kid: String,
+    /// PKCS#8 DER of the private key, base64.
+    pub private_key: SecretString,
+    /// Raw public key, base64url: the JWK `x`.
+    pub public_key: String,
+    pub created_at: DateTime<Utc>,
+    pub retired_at: Option<DateTime<Utc>>,
+}
 
 #[derive(Clone)]
 pub struct Keys {
     db: Db,
+    sealer: Sealer,
 }
 
 impl Keys {
-    pub(super) fn new(db: Db) -> Keys {
-        Keys { db }
+    pub(super) fn new(db: Db, sealer: Sealer) -> Keys {
+        Keys { db, sealer }
     }
 
-    /// Every key, oldest first.
+    /// Every key, oldest first. Fails if a private part does not open.
     pub async fn all(&self) -> Result<Vec<SigningKeyRow>, StoreError> {
-        Ok(signing_key::Entity::find()
+        signing_key::Entity::find()
             .order_by_asc(signing_key::Column::CreatedAt)
             .all(self.db.reader())
-            .await?)
+            .await?
+            .into_iter()
+            .map(|row| {
+                Ok(SigningKeyRow {
+                    private_key: self
+                        .sealer
+                        .open(&signing_key_place(&row.kid), row.private_key.expose())?,
+                    kid: row.kid,
+                    public_key: row.public_key,
+                    created_at: row.created_at,
+                    retired_at: row.retired_at,
+                })
+            })
+            .collect()
     }
 
     pub async fn insert(
         &self,
         kid: String,
-        private_key: String,
+        private_key: &SecretString,
         public_key: String,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
+        let private_key = self.sealer.seal(&signing_key_place(&kid), private_key)?;
         insert(&*self.db.writer().await, kid, private_key, public_key, now).await
     }
 
@@ -45,10 +73,11 @@ impl Keys {
     pub async fn rotate(
         &self,
         kid: String,
-        private_key: String,
+        private_key: &SecretString,
         public_key: String,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
+        let private_key = self.sealer.seal(&signing_key_place(&kid), private_key)?;
         let writer = self.db.writer().await;
         let txn = writer.begin().await?;
         signing_key::Entity::update_many()
@@ -74,17 +103,18 @@ impl Keys {
     }
 }
 
+/// Inserts a key whose private part is already as it is to be stored (sealed or not).
 async fn insert(
     db: &impl ConnectionTrait,
     kid: String,
-    private_key: String,
+    stored_private_key: String,
     public_key: String,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     signing_key::ActiveModel {
         kid: Set(kid),
         algorithm: Set("EdDSA".to_owned()),
-        private_key: Set(private_key.into()),
+        private_key: Set(stored_private_key.into()),
         public_key: Set(public_key),
         created_at: Set(now),
         retired_at: Set(None),

@@ -6,8 +6,10 @@ pub mod auth_headers;
 pub mod email_tokens;
 mod error;
 pub mod keys;
+pub mod known_devices;
 pub mod outbox;
 pub mod private_file;
+pub mod sealing;
 pub mod sessions;
 pub mod throttle;
 pub mod totp;
@@ -23,6 +25,10 @@ use sea_orm::{ConnectOptions, Database, DatabaseConnection};
 
 use crate::config::Settings;
 use secrecy::ExposeSecret as _;
+
+use self::sealing::Sealer;
+use self::sealing::at_rest::Resealed;
+use self::sealing::key::SealingKey;
 
 pub use error::StoreError;
 
@@ -84,20 +90,29 @@ impl Db {
 #[derive(Clone)]
 pub struct Store {
     db: Db,
+    /// The key secrets are sealed with at rest, if one is configured.
+    sealer: Sealer,
     pub users: users::Users,
     pub sessions: sessions::Sessions,
     pub keys: keys::Keys,
     pub auth_headers: auth_headers::AuthHeaders,
     pub apps: apps::Apps,
     pub login_throttle: throttle::LoginThrottle,
+    pub known_devices: known_devices::KnownDevices,
     pub totp: totp::Totp,
     pub outbox: outbox::Outbox,
     pub email_tokens: email_tokens::EmailTokens,
 }
 
 impl Store {
-    /// Connects to SQLite (WAL, a busy timeout, foreign keys on) or PostgreSQL.
+    /// Connects to SQLite (WAL, a busy timeout, foreign keys on) or PostgreSQL, with no
+    /// sealing key.
     pub async fn connect(database_url: &str) -> anyhow::Result<Store> {
+        Store::connect_with(database_url, Sealer::none()).await
+    }
+
+    /// Connects, sealing and opening secrets with `sealer`.
+    pub async fn connect_with(database_url: &str, sealer: Sealer) -> anyhow::Result<Store> {
         let sqlite = database_url.starts_with("sqlite:");
         if sqlite {
             private_file::prepare_sqlite(database_url)?;
@@ -128,31 +143,41 @@ impl Store {
         let pool = Database::connect(options).await.with_context(|| {
             format!("connecting to the database at {}", redact_url(database_url))
         })?;
-        Ok(Store::from_connection(Db {
-            pool,
-            write_turn: sqlite.then(Arc::default),
-        }))
+        Ok(Store::from_connection(
+            Db {
+                pool,
+                write_turn: sqlite.then(Arc::default),
+            },
+            sealer,
+        ))
     }
 
-    fn from_connection(db: Db) -> Store {
+    fn from_connection(db: Db, sealer: Sealer) -> Store {
         Store {
             users: users::Users::new(db.clone()),
             sessions: sessions::Sessions::new(db.clone()),
-            keys: keys::Keys::new(db.clone()),
+            keys: keys::Keys::new(db.clone(), sealer.clone()),
             auth_headers: auth_headers::AuthHeaders::new(db.clone()),
             apps: apps::Apps::new(db.clone()),
             login_throttle: throttle::LoginThrottle::new(db.clone()),
-            totp: totp::Totp::new(db.clone()),
+            known_devices: known_devices::KnownDevices::new(db.clone()),
+            totp: totp::Totp::new(db.clone(), sealer.clone()),
             outbox: outbox::Outbox::new(db.clone()),
             email_tokens: email_tokens::EmailTokens::new(db.clone()),
             db,
+            sealer,
         }
     }
 
-    /// The store the settings name, migrated first unless `auto_migrate` is off: how the
-    /// server and every CLI command open the database.
+    /// The store the settings name, with the `secret_key_file` key if one is set, migrated
+    /// first unless `auto_migrate` is off: how the server and every CLI command open the
+    /// database.
     pub async fn open(settings: &Settings) -> anyhow::Result<Store> {
-        let store = Store::connect(settings.database_url.expose_secret()).await?;
+        let sealer = match &settings.secret_key_file {
+            Some(path) => Sealer::with_key(SealingKey::from_file(path, "secret_key_file")?),
+            None => Sealer::none(),
+        };
+        let store = Store::connect_with(settings.database_url.expose_secret(), sealer).await?;
         if settings.auto_migrate {
             store.migrate().await?;
         }
@@ -164,6 +189,18 @@ impl Store {
         Migrator::up(&*self.db.writer().await, None)
             .await
             .context("running migrations")
+    }
+
+    /// At start: refuses a database holding secrets sealed by another key (or sealed while
+    /// no key is configured), then, with a key, seals the secrets stored in the clear.
+    /// Returns how many it sealed.
+    pub async fn seal_at_rest(&self) -> anyhow::Result<u64> {
+        sealing::at_rest::seal_existing(&self.db, &self.sealer).await
+    }
+
+    /// Re-seals every secret with `new` in one transaction (`latchkey keys seal-rotate`).
+    pub async fn reseal(&self, new: SealingKey) -> anyhow::Result<Resealed> {
+        sealing::at_rest::reseal(&self.db, &self.sealer, new).await
     }
 
     /// Whether the database answers (readiness).

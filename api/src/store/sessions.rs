@@ -43,6 +43,8 @@ pub struct NewSession {
     pub expires_at: DateTime<Utc>,
     pub user_agent: Option<String>,
     pub ip: Option<String>,
+    /// How the login authenticated (`password`, `password+otp`).
+    pub authentication_method: &'static str,
 }
 
 impl Sessions {
@@ -71,6 +73,8 @@ impl Sessions {
             created_at: Set(now),
             last_used_at: Set(Some(now)),
             expires_at: Set(new.expires_at),
+            authenticated_at: Set(Some(now)),
+            authentication_method: Set(Some(new.authentication_method.to_owned())),
             revoked_at: Set(None),
             revoked_reason: Set(None),
             user_agent: Set(new.user_agent),
@@ -166,6 +170,25 @@ impl Sessions {
         touch(&txn, session_id, now).await?;
         txn.commit().await?;
         Ok(true)
+    }
+
+    /// Records a full authentication of a live session: when, and how. `false` when the
+    /// session has ended (or does not exist), so an ended one is never made recent again.
+    pub async fn record_authentication(
+        &self,
+        session_id: Uuid,
+        method: &'static str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let result = session::Entity::update_many()
+            .col_expr(session::Column::AuthenticatedAt, Expr::value(now))
+            .col_expr(session::Column::AuthenticationMethod, Expr::value(method))
+            .filter(session::Column::Id.eq(session_id))
+            .filter(session::Column::RevokedAt.is_null())
+            .filter(session::Column::ExpiresAt.gt(now))
+            .exec(&*self.db.writer().await)
+            .await?;
+        Ok(result.rows_affected == 1)
     }
 
     /// Deletes the sessions that ended (revoked or expired) before `before`, with their

@@ -4,36 +4,70 @@
 //! count decides: a time step is recorded only if it is later than the last one, a
 //! recovery code is spent only if it is unspent. Two logins racing with one code, on one
 //! instance or two, on SQLite or PostgreSQL, cannot both get through.
+//!
+//! The secret is sealed on the way in and opened on the way out when a sealing key is
+//! configured (`sealing`).
 
 use chrono::{DateTime, Utc};
+use latchkey_entity::sensitive::SensitiveText;
 use latchkey_entity::{totp, totp_recovery_code, user};
 use sea_orm::sea_query::{Expr, ExprTrait as _, OnConflict};
 use sea_orm::{
     ColumnTrait as _, Condition, ConnectionTrait, EntityTrait as _, QueryFilter as _, Set,
     TransactionTrait as _,
 };
+use secrecy::SecretString;
 use uuid::Uuid;
 
+use super::sealing::{Sealer, totp_place};
 use super::unique::UniqueRow as _;
 use super::{Db, StoreError};
 
-pub use totp::Model as TotpRow;
+/// An account's TOTP row, its secret opened.
+#[derive(Debug)]
+pub struct TotpRow {
+    pub user_id: Uuid,
+    /// The shared secret, base32.
+    pub secret: SecretString,
+    pub enabled_at: Option<DateTime<Utc>>,
+    pub last_used_step: Option<i64>,
+    pub created_at: DateTime<Utc>,
+    /// The secret's column exactly as stored (sealed or not): `enable` confirms only the
+    /// enrolment that still holds it.
+    stored: SensitiveText,
+}
 
 #[derive(Clone)]
 pub struct Totp {
     db: Db,
+    sealer: Sealer,
 }
 
 impl Totp {
-    pub(super) fn new(db: Db) -> Totp {
-        Totp { db }
+    pub(super) fn new(db: Db, sealer: Sealer) -> Totp {
+        Totp { db, sealer }
     }
 
-    /// The account's TOTP row, pending or enabled.
+    /// The account's TOTP row, pending or enabled. A secret that does not open (sealed by
+    /// another key, or altered, or copied from another account's row) is an error: the
+    /// account's codes cannot be checked, and no code is accepted.
     pub async fn find(&self, user_id: Uuid) -> Result<Option<TotpRow>, StoreError> {
-        Ok(totp::Entity::find_by_id(user_id)
+        let Some(row) = totp::Entity::find_by_id(user_id)
             .unique(self.db.reader())
-            .await?)
+            .await?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(TotpRow {
+            user_id: row.user_id,
+            secret: self
+                .sealer
+                .open(&totp_place(row.user_id), row.secret.expose())?,
+            enabled_at: row.enabled_at,
+            last_used_step: row.last_used_step,
+            created_at: row.created_at,
+            stored: row.secret,
+        }))
     }
 
     /// Stores `secret` as a pending enrolment, replacing a pending one. `false` (and
@@ -42,12 +76,13 @@ impl Totp {
     pub async fn enroll(
         &self,
         user_id: Uuid,
-        secret: &str,
+        secret: &SecretString,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
+        let stored = self.sealer.seal(&totp_place(user_id), secret)?;
         let written = totp::Entity::insert(totp::ActiveModel {
             user_id: Set(user_id),
-            secret: Set(secret.into()),
+            secret: Set(stored.into()),
             enabled_at: Set(None),
             last_used_step: Set(None),
             created_at: Set(now),
@@ -67,25 +102,26 @@ impl Totp {
         Ok(written == 1)
     }
 
-    /// Turns TOTP on: the pending enrolment with exactly this secret (so a re-enrolment
-    /// racing in is not confirmed by the old secret's code) becomes enabled with `step`
-    /// recorded as used, the account's flag is set, and the recovery codes are replaced
-    /// by `code_hashes`, all in one transaction. `false` when no such enrolment is pending.
+    /// Turns TOTP on: the pending enrolment `pending`, if its row still holds exactly the
+    /// secret read (so a re-enrolment racing in is not confirmed by the old secret's
+    /// code), becomes enabled with `step` recorded as used, the account's flag is set, and
+    /// the recovery codes are replaced by `code_hashes`, all in one transaction. `false`
+    /// when no such enrolment is pending.
     pub async fn enable(
         &self,
-        user_id: Uuid,
-        secret: &str,
+        pending: &TotpRow,
         step: i64,
         code_hashes: &[String],
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
+        let user_id = pending.user_id;
         let writer = self.db.writer().await;
         let txn = writer.begin().await?;
         let enabled = totp::Entity::update_many()
             .col_expr(totp::Column::EnabledAt, Expr::value(now))
             .col_expr(totp::Column::LastUsedStep, Expr::value(step))
             .filter(totp::Column::UserId.eq(user_id))
-            .filter(totp::Column::Secret.eq(secret))
+            .filter(totp::Column::Secret.eq(pending.stored.expose()))
             .filter(totp::Column::EnabledAt.is_null())
             .exec(&txn)
             .await?;

@@ -18,6 +18,7 @@ import {
   LoginDocument,
   LogoutDocument,
   MeDocument,
+  ReauthenticateDocument,
   RefreshDocument,
   RegisterDocument,
   RevokeSessionDocument,
@@ -30,6 +31,7 @@ import {
   type ChangePasswordInput,
   type EnrollTotpMutation,
   type LoginInput,
+  type ReauthenticateMutation,
   type RegisterInput,
   type SessionsQuery,
   type TokenMode,
@@ -164,6 +166,11 @@ export class LatchkeyClient {
 
   sessions(): Promise<SessionsQuery['sessions']> {
     return this.request(SessionsDocument).then((d) => d.sessions);
+  }
+
+  /** Proves the password again in this session, so step-up operations work for `reauth_window`. */
+  reauthenticate(password: string, otp?: string): Promise<ReauthenticateMutation['reauthenticate']> {
+    return this.request(ReauthenticateDocument, { password, otp }).then((d) => d.reauthenticate);
   }
 
   revokeSession(id: string): Promise<boolean> {

@@ -22,6 +22,8 @@ import { newUser } from '../harness/users.mjs';
 // `cookie_secure = true` (the default) names the cookies with the `__Host-` prefix.
 const ACCESS_COOKIE = '__Host-latchkey_access';
 const REFRESH_COOKIE = '__Host-latchkey_refresh';
+// Set by every successful login, in every mode; `logout` leaves it (docs/security.md#known-devices).
+const DEVICE_COOKIE = '__Host-latchkey_device';
 const VIEWPORT = { width: 1280, height: 800 };
 
 await mkdir(OUT_DIR, { recursive: true });
@@ -167,7 +169,7 @@ describe('GraphiQL, served by Latchkey', () => {
     );
     assert.match(login, /"accessToken": null/);
     const cookies = await context.cookies(defaultCookies.origin);
-    assert.deepEqual(cookies.map((c) => c.name).sort(), [ACCESS_COOKIE, REFRESH_COOKIE]);
+    assert.deepEqual(cookies.map((c) => c.name).sort(), [ACCESS_COOKIE, DEVICE_COOKIE, REFRESH_COOKIE]);
 
     const me = await run('query Me {\n  me {\n    id\n    username\n    role\n  }\n}', `"${user.username}"`);
     assert.match(me, /"role": "USER"/);
@@ -206,7 +208,7 @@ async function sessionFlow({ context, pageOrigin, server, fetchSite, sameSite, s
   assert.equal(login.body.data.login.accessToken, null);
   assert.equal(login.body.data.login.refreshToken, null);
   assert.equal((await (await apiRequest).allHeaders())['sec-fetch-site'], fetchSite);
-  for (const name of [ACCESS_COOKIE, REFRESH_COOKIE]) {
+  for (const name of [ACCESS_COOKIE, REFRESH_COOKIE, DEVICE_COOKIE]) {
     const cookie = await cookieOf(context, server, name);
     assert.ok(cookie, `${name} was not stored`);
     assert.equal(cookie.domain, '127.0.0.1');
@@ -229,10 +231,11 @@ async function sessionFlow({ context, pageOrigin, server, fetchSite, sameSite, s
   assert.notEqual((await cookieOf(context, server, REFRESH_COOKIE)).value, refreshBefore);
   assert.equal((await step(page, 'me')).body.data?.me?.username, user.username);
 
-  // logout: the session ends and both cookies are expired; me fails.
+  // logout: the session ends and both token cookies are expired (the device cookie, which
+  // names the browser and carries no credential, stays); me fails.
   const logout = await step(page, 'logout');
   assert.equal(logout.body.data?.logout, true, JSON.stringify(logout.body));
-  assert.deepEqual(await context.cookies(server.origin), []);
+  assert.deepEqual((await context.cookies(server.origin)).map((c) => c.name), [DEVICE_COOKIE]);
   const afterLogout = await step(page, 'me');
   assert.equal(afterLogout.body.data, null);
   assert.equal(afterLogout.body.errors?.[0]?.extensions?.code, 'UNAUTHENTICATED');

@@ -100,6 +100,15 @@ test('auth headers: add one, use it as a bearer token, list it, delete it', asyn
   assert.deepEqual(await client.authHeaders(), []);
 });
 
+test('reauthenticate answers the current session, authenticated now', async () => {
+  const before = (await client.sessions()).find((s) => s.current);
+  const session = await client.reauthenticate(user.password);
+  assert.equal(session.id, before.id);
+  assert.equal(session.current, true);
+  assert.ok(new Date(session.authenticatedAt) >= new Date(before.authenticatedAt));
+  assert.equal((await failure(client.reauthenticate(`${user.password}-wrong`))).code, 'UNAUTHENTICATED');
+});
+
 test('refresh rotates both tokens; the new access token works', async () => {
   const before = { access: client.accessToken, refresh: client.refreshToken };
   const renewed = await client.refresh();

@@ -76,17 +76,15 @@ impl Authenticator {
             let otp = request.otp.as_ref().map(|otp| otp.expose_secret());
             if let Err(e) = self.totp.check(&account, otp, self.now()).await {
                 if matches!(e, AuthError::InvalidOtp) {
-                    self.throttle
-                        .login_failed(Some(account.id), ip, self.now())
-                        .await;
+                    self.throttle.login_failed(attempt, ip, self.now()).await;
                 } else {
+                    self.throttle.login_abandoned(attempt).await;
                     self.throttle.refund_login(ip, self.now());
                 }
                 return Err(e);
             }
+            self.throttle.login_succeeded(attempt, self.now()).await;
             self.throttle.refund_login(ip, self.now());
-            // The failures are forgotten below, with the rest, in the reset's transaction.
-            let _ = attempt;
         }
         let username = Username::parse(&account.username)
             .map_err(|_| AuthError::Internal(anyhow::anyhow!("stored username does not parse")))?;

@@ -10,6 +10,7 @@ use crate::auth::email::kind::MailKind;
 use crate::auth::error::AuthError;
 use crate::auth::principal::Principal;
 use crate::auth::secret::{ExposeSecret as _, OpaqueSecret, SecretString};
+use crate::auth::sessions::step_up::StepUp;
 use crate::store::auth_headers::AuthHeaderRow;
 
 /// A personal token as its owner sees it in a listing: never the token itself.
@@ -53,12 +54,15 @@ impl From<AuthHeaderRow> for PersonalToken {
 
 impl Authenticator {
     /// Makes a personal token for the caller. Only a logged-in session may: a personal
-    /// token cannot mint another, so a leaked one cannot outlive its own deletion.
+    /// token cannot mint another, so a leaked one cannot outlive its own deletion. And
+    /// only with a recent authentication (step-up): a stolen access token cannot turn
+    /// itself into a credential that outlives it.
     pub async fn add_personal_token(
         &self,
         who: &Principal,
         name: &str,
         expires_at: Option<DateTime<Utc>>,
+        step_up: StepUp,
     ) -> Result<NewPersonalToken, AuthError> {
         if who.session_id().is_none() {
             return Err(AuthError::Forbidden(
@@ -71,6 +75,9 @@ impl Authenticator {
             return Err(AuthError::bad_input("expiresAt", "must be in the future"));
         }
         let expires_at = self.personal_tokens.clamp_expiry(expires_at, now);
+        // Asked once the input is known to be good, so a client prompts for the password
+        // only for a request that can succeed.
+        self.require_recent_authentication(who, step_up).await?;
         match self
             .personal_tokens
             .add(who.user_id, name, expires_at, now)

@@ -6,6 +6,7 @@ use uuid::Uuid;
 use super::refresh_token::RefreshToken;
 use super::token_mode::TokenMode;
 use crate::auth::accounts::account::Account;
+use crate::auth::known_devices::registry::DeviceCookie;
 use crate::auth::tokens::access_tokens::MintedAccessToken;
 
 /// Tokens for a session: the result of `login` and `refresh`.
@@ -16,4 +17,7 @@ pub struct SessionTokens {
     pub session_id: Uuid,
     pub mode: TokenMode,
     pub session_expires_at: DateTime<Utc>,
+    /// The device cookie to set: after a successful `login` (`None` for `refresh`, or
+    /// when the device could not be stored).
+    pub device: Option<DeviceCookie>,
 }

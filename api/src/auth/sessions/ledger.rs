@@ -13,6 +13,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::refresh_token::{Presented, RefreshToken, SuccessorSeed, TokenHash, classify};
+use super::step_up::AuthenticationMethod;
 use super::token_mode::TokenMode;
 use crate::auth::client::ClientMeta;
 use crate::auth::error::AuthError;
@@ -71,11 +72,13 @@ impl SessionLedger {
         self.ttl
     }
 
-    /// Opens a session for `user_id` that ends `session_ttl` from now.
+    /// Opens a session for `user_id` that ends `session_ttl` from now, authenticated now
+    /// by `method`.
     pub async fn open(
         &self,
         user_id: Uuid,
         mode: TokenMode,
+        method: AuthenticationMethod,
         client: ClientMeta,
         now: DateTime<Utc>,
     ) -> Result<OpenedSession, AuthError> {
@@ -94,6 +97,7 @@ impl SessionLedger {
                         .user_agent
                         .map(|ua| truncate(ua, USER_AGENT_MAX_CHARS)),
                     ip: client.ip,
+                    authentication_method: method.as_str(),
                 },
                 refresh.hash().as_str(),
                 now,
@@ -123,6 +127,32 @@ impl SessionLedger {
             .filter(|(s, _)| s.user_id == sub && is_live(s, now))
             .ok_or(AuthError::Unauthenticated("session has ended"))?;
         Ok((session.id, owner))
+    }
+
+    /// When the session last fully authenticated; `None` when there is no such session.
+    /// The caller's credential was checked in this request, so liveness is not judged
+    /// again here.
+    pub async fn last_authenticated(&self, id: Uuid) -> Result<Option<DateTime<Utc>>, AuthError> {
+        Ok(self.sessions.find(id).await?.map(|s| authenticated_at(&s)))
+    }
+
+    /// Records a full authentication of the live session `id` and returns the session as
+    /// it now is; `Unauthenticated` when it has ended meanwhile.
+    pub async fn record_authentication(
+        &self,
+        id: Uuid,
+        method: AuthenticationMethod,
+        now: DateTime<Utc>,
+    ) -> Result<SessionRow, AuthError> {
+        const ENDED: AuthError = AuthError::Unauthenticated("session has ended");
+        if !self
+            .sessions
+            .record_authentication(id, method.as_str(), now)
+            .await?
+        {
+            return Err(ENDED);
+        }
+        self.sessions.find(id).await?.ok_or(ENDED)
     }
 
     /// Supersedes the presented refresh token with a successor. A token superseded within
@@ -300,6 +330,12 @@ impl SessionLedger {
             }
         });
     }
+}
+
+/// The session's last full authentication; a session opened before it was recorded was
+/// last authenticated at its login.
+pub fn authenticated_at(session: &SessionRow) -> DateTime<Utc> {
+    session.authenticated_at.unwrap_or(session.created_at)
 }
 
 /// Neither revoked nor past its end.

@@ -6,6 +6,9 @@ use uuid::Uuid;
 use crate::auth::authenticator::Authenticator;
 use crate::auth::error::AuthError;
 use crate::auth::principal::Principal;
+use crate::store::sessions::SessionRow;
+
+use super::ledger::authenticated_at;
 
 /// A live login session, as its owner sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,10 +19,28 @@ pub struct LiveSession {
     /// count: recording each would cost a write per request.
     pub last_used_at: Option<DateTime<Utc>>,
     pub expires_at: DateTime<Utc>,
+    /// The last full authentication: the login, or a later `reauthenticate`. Refreshing
+    /// does not move it.
+    pub authenticated_at: DateTime<Utc>,
     pub user_agent: Option<String>,
     pub ip: Option<String>,
     /// Whether the caller's own access token belongs to it.
     pub current: bool,
+}
+
+impl LiveSession {
+    pub(super) fn of(row: SessionRow, current: bool) -> LiveSession {
+        LiveSession {
+            authenticated_at: authenticated_at(&row),
+            current,
+            id: row.id,
+            created_at: row.created_at,
+            last_used_at: row.last_used_at,
+            expires_at: row.expires_at,
+            user_agent: row.user_agent,
+            ip: row.ip,
+        }
+    }
 }
 
 impl Authenticator {
@@ -28,14 +49,9 @@ impl Authenticator {
         let rows = self.sessions.live_of(who.user_id, self.now()).await?;
         Ok(rows
             .into_iter()
-            .map(|row| LiveSession {
-                current: who.session_id() == Some(row.id),
-                id: row.id,
-                created_at: row.created_at,
-                last_used_at: row.last_used_at,
-                expires_at: row.expires_at,
-                user_agent: row.user_agent,
-                ip: row.ip,
+            .map(|row| {
+                let current = who.session_id() == Some(row.id);
+                LiveSession::of(row, current)
             })
             .collect())
     }

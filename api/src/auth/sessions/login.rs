@@ -22,6 +22,8 @@ pub struct LoginRequest {
     pub otp: Option<SecretString>,
     pub mode: TokenMode,
     pub client: ClientMeta,
+    /// The device cookie the browser sent, if any (see `known_devices`).
+    pub device_cookie: Option<SecretString>,
 }
 
 impl Authenticator {
@@ -32,7 +34,16 @@ impl Authenticator {
         let row = self.accounts.find_by_login(&id).await?;
         // Throttle before the password is looked at. A name no account has is counted
         // under a stand-in key, so it locks like a real one: answers never tell them apart.
-        let throttle_key = account_throttle_key(row.as_ref().map(|r| r.id), &id);
+        let account_key = account_throttle_key(row.as_ref().map(|r| r.id), &id);
+        // A browser the account has logged in from is judged by its own failures, not by
+        // the account's lock, which anyone who knows the name can set off. A name no
+        // account has is looked up the same way (under its stand-in key, which no device
+        // has), so a device cookie does not make the two take different work either.
+        let device = self
+            .known_devices
+            .recognise(account_key, request.device_cookie.as_ref(), self.now())
+            .await?;
+        let throttle_key = device.as_ref().map_or(account_key, |device| device.id);
         let proven = self
             .prove(Claim {
                 account: row,
@@ -42,6 +53,7 @@ impl Authenticator {
                 ip: request.client.ip.as_deref(),
             })
             .await?;
+        let method = proven.method;
         let row = proven.account;
         if proven.needs_rehash {
             self.passwords.upgrade(&row, &password).await;
@@ -56,10 +68,12 @@ impl Authenticator {
         self.check_email_verified(&row)?;
         let session = self
             .sessions
-            .open(account.id, request.mode, request.client, now)
+            .open(account.id, request.mode, method, request.client, now)
             .await?;
         let access = self.tokens.mint(account.id, session.id, now)?;
+        let device = self.known_devices.remember(account.id, device, now).await;
         Ok(SessionTokens {
+            device,
             account,
             access,
             refresh: session.refresh,

@@ -70,6 +70,7 @@ impl Authenticator {
             .ok_or(AuthError::Unauthenticated("invalid refresh token"))?;
         let access = self.tokens.mint(row.id, session.id, now)?;
         Ok(SessionTokens {
+            device: None,
             account: self.accounts.view(&row),
             access,
             refresh: rotated.successor,

@@ -56,6 +56,41 @@ impl LockSchedule {
         doubled.min(self.max_lock)
     }
 
+    /// The locks shorter than the longest, one per failure count beyond the free ones:
+    /// `(failures, lock)`. Every larger count is locked for `max_lock`.
+    pub fn lock_steps(&self) -> Vec<(u32, Duration)> {
+        (0..=MAX_DOUBLINGS)
+            .map(|beyond| self.free_failures.saturating_add(beyond))
+            .map(|failures| (failures, self.lock_after(failures)))
+            .take_while(|(_, lock)| *lock < self.max_lock)
+            .collect()
+    }
+
+    pub fn free_failures(&self) -> u32 {
+        self.free_failures
+    }
+
+    pub fn max_lock(&self) -> Duration {
+        self.max_lock
+    }
+
+    /// Whole seconds a refused attempt is told to wait: until the lock ends if the key is
+    /// locked; else (its free failures are all taken by attempts under way) as long as the
+    /// lock those attempts would cause if they all failed, and at least a second.
+    pub fn wait_when_refused(
+        &self,
+        record: Option<FailureRecord>,
+        in_flight: u32,
+        now: DateTime<Utc>,
+    ) -> u64 {
+        if let Some(wait) = self.retry_after(record, now) {
+            return wait;
+        }
+        let failures = record.map_or(0, |r| r.failures);
+        let lock = self.lock_after(failures.saturating_add(in_flight));
+        lock.as_secs().max(1)
+    }
+
     /// Failures older than this (with none since) are forgotten: the next one counts as
     /// the first again.
     pub fn forget_before(&self, now: DateTime<Utc>) -> DateTime<Utc> {
@@ -167,6 +202,47 @@ mod tests {
         assert_eq!(s.retry_after(Some(record), at(0)), None);
         // A failure recorded just after `now` (a racing request) does not lock either.
         assert_eq!(s.retry_after(Some(record), at_millis(-5)), None);
+    }
+
+    #[test]
+    fn the_lock_steps_list_every_lock_shorter_than_the_longest() {
+        let steps: Vec<(u32, u64)> = defaults()
+            .lock_steps()
+            .into_iter()
+            .map(|(n, lock)| (n, lock.as_secs()))
+            .collect();
+        assert_eq!(
+            steps,
+            [
+                (5, 1),
+                (6, 2),
+                (7, 4),
+                (8, 8),
+                (9, 16),
+                (10, 32),
+                (11, 64),
+                (12, 128),
+                (13, 256),
+                (14, 512)
+            ]
+        );
+        let one_second = LockSchedule::new(3, Duration::from_secs(1));
+        assert!(one_second.lock_steps().is_empty());
+    }
+
+    #[test]
+    fn a_refusal_for_attempts_under_way_waits_for_the_lock_they_would_cause() {
+        let s = defaults();
+        // Five attempts under way on a clean account: if all fail, it is locked for 1 s.
+        assert_eq!(s.wait_when_refused(None, 5, at(0)), 1);
+        let record = FailureRecord {
+            failures: 5,
+            last_failure_at: at(-10),
+        };
+        // Lock over, one attempt under way: it would make the lock 2 s.
+        assert_eq!(s.wait_when_refused(Some(record), 1, at(0)), 2);
+        // Still locked: the lock's own end.
+        assert_eq!(s.wait_when_refused(Some(record), 0, at(-10)), 1);
     }
 
     #[test]

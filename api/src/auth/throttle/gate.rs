@@ -15,7 +15,7 @@ use uuid::Uuid;
 use super::account_lock::{FailureRecord, LockSchedule};
 use super::address_budget::{ClientKey, Counts, IpLimiter, ThrottledAction};
 use crate::auth::error::AuthError;
-use crate::store::throttle::LoginThrottle;
+use crate::store::throttle::{Admission, Ending, LoginThrottle, Reservation};
 
 /// Forgotten failure counts are deleted at most this often per instance.
 const SWEEP_INTERVAL: chrono::Duration = chrono::Duration::hours(1);
@@ -34,12 +34,51 @@ pub struct Throttle {
     last_sweep: Mutex<Option<DateTime<Utc>>>,
 }
 
-/// A credential check under way: whether the account had failures counted when it began,
-/// so a success clears them only if so.
-#[derive(Debug, Clone, Copy)]
-#[must_use = "hand it to `login_succeeded` after a success"]
+/// How long an admitted attempt keeps its place when it is never released: its instance
+/// stopped (or crashed) between the reservation and the answer. An attempt takes a hash
+/// (queued behind at most the hashing pool's other work) and a few queries, far less than
+/// this; a hold that lapsed while its attempt was still running lets at most one more
+/// attempt in.
+pub const ATTEMPT_HOLD: Duration = Duration::from_secs(30);
+
+/// A credential check under way, holding its reserved place among the attempts for its
+/// key. End it with [`Throttle::login_failed`], [`Throttle::login_succeeded`] or
+/// [`Throttle::login_abandoned`]; dropped without that (the request was cancelled), it
+/// frees its place in the background.
+#[must_use = "end it with login_failed, login_succeeded or login_abandoned"]
 pub struct LoginAttempt {
-    had_failures: bool,
+    /// The key the place is held under, and the table to give it back to; `None` when
+    /// nothing was reserved or it has been given back.
+    held: Option<(Uuid, LoginThrottle)>,
+}
+
+impl LoginAttempt {
+    fn end(&mut self) -> Option<(Uuid, LoginThrottle)> {
+        self.held.take()
+    }
+}
+
+impl std::fmt::Debug for LoginAttempt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginAttempt")
+            .field("key", &self.held.as_ref().map(|(key, _)| key))
+            .finish()
+    }
+}
+
+impl Drop for LoginAttempt {
+    fn drop(&mut self) {
+        let Some((key, table)) = self.end() else {
+            return;
+        };
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                if let Err(e) = table.release(key, Ending::Abandoned).await {
+                    tracing::warn!(%key, error = %e, "could not free a cancelled login attempt");
+                }
+            });
+        }
+    }
 }
 
 fn rate_limited(retry_after_secs: u64) -> AuthError {
@@ -80,9 +119,12 @@ impl Throttle {
     }
 
     /// Refuses a credential check before it runs when the client address has used up its
-    /// login failures, or the account is locked. `account` is the account's id, or for a
-    /// name no account has, the stand-in from `account_lock::account_throttle_key` (so
-    /// unknown names lock like real ones); `None` looks at the address only.
+    /// login failures, or the account is locked, or its free failures are all taken by
+    /// attempts under way; else reserves the attempt's place (one conditional write, so
+    /// attempts racing on any number of instances never overshoot). `account` is the
+    /// account's id, or for a name no account has, the stand-in from
+    /// `account_lock::account_throttle_key` (so unknown names lock like real ones), or a
+    /// known device's id; `None` looks at the address only.
     ///
     /// The attempt takes its unit of the address budget here, so simultaneous attempts
     /// cannot overshoot it; an attempt that did not fail gives it back with
@@ -96,19 +138,15 @@ impl Throttle {
         if let Some(key) = client(ip) {
             self.login.attempt(key, now).map_err(rate_limited)?;
         }
-        let locked = match account {
-            Some(account) => self.account_lock(account, now).await,
-            None => Ok((
-                None,
-                LoginAttempt {
-                    had_failures: false,
-                },
-            )),
+        let Some(account) = account else {
+            return Ok(LoginAttempt { held: None });
         };
-        match locked {
-            Ok((None, attempt)) => Ok(attempt),
+        match self.reserve(account, now).await {
+            Ok(None) => Ok(LoginAttempt {
+                held: Some((account, self.failures.clone())),
+            }),
             // Refused before anything was tried: the address is not charged for it.
-            Ok((Some(wait), _)) => {
+            Ok(Some(wait)) => {
                 self.refund_login(ip, now);
                 Err(rate_limited(wait))
             }
@@ -119,64 +157,122 @@ impl Throttle {
         }
     }
 
-    /// Seconds until the account may try again, if it is locked; and whether it has
-    /// failures counted at all.
-    async fn account_lock(
-        &self,
-        account: Uuid,
-        now: DateTime<Utc>,
-    ) -> Result<(Option<u64>, LoginAttempt), AuthError> {
-        let record = self.failures.find(account).await?.map(|row| FailureRecord {
-            // A negative count can only be a hand-edited row: read it as none.
-            failures: u32::try_from(row.failures).unwrap_or(0),
-            last_failure_at: row.last_failure_at,
-        });
-        let attempt = LoginAttempt {
-            had_failures: record.is_some(),
+    /// Reserves a place for one attempt on `key`; `Some(seconds to wait)` when refused.
+    async fn reserve(&self, key: Uuid, now: DateTime<Utc>) -> Result<Option<u64>, AuthError> {
+        let rule = self.admission(now);
+        let row = match self.failures.reserve(key, &rule).await? {
+            Reservation::Taken => return Ok(None),
+            Reservation::Refused(row) => row,
         };
-        Ok((self.schedule.retry_after(record, now), attempt))
+        let forget_before = rule.forget_before;
+        let record = row
+            .as_ref()
+            .filter(|row| row.last_failure_at >= forget_before)
+            .map(|row| FailureRecord {
+                // A negative count can only be a hand-edited row: read it as none.
+                failures: u32::try_from(row.failures).unwrap_or(0),
+                last_failure_at: row.last_failure_at,
+            });
+        let in_flight = row
+            .filter(|row| row.reserved_until.is_some_and(|until| until > now))
+            .map_or(0, |row| u32::try_from(row.in_flight).unwrap_or(0));
+        tracing::info!(%key, "login attempt refused: locked or its free failures are under way");
+        Ok(Some(
+            self.schedule.wait_when_refused(record, in_flight, now),
+        ))
+    }
+
+    /// The admission rule at `now`, as values the database compares.
+    fn admission(&self, now: DateTime<Utc>) -> Admission {
+        let before = |lock: Duration| {
+            chrono::Duration::from_std(lock)
+                .ok()
+                .and_then(|lock| now.checked_sub_signed(lock))
+                .unwrap_or(DateTime::<Utc>::MIN_UTC)
+        };
+        let count = |n: u32| i32::try_from(n).unwrap_or(i32::MAX);
+        Admission {
+            now,
+            hold_until: chrono::Duration::from_std(ATTEMPT_HOLD)
+                .ok()
+                .and_then(|hold| now.checked_add_signed(hold))
+                .unwrap_or(now),
+            forget_before: self.schedule.forget_before(now),
+            free_failures: count(self.schedule.free_failures()),
+            lock_steps: self
+                .schedule
+                .lock_steps()
+                .into_iter()
+                .map(|(failures, lock)| (count(failures), before(lock)))
+                .collect(),
+            longest_lock_over: before(self.schedule.max_lock()),
+        }
     }
 
     /// Counts a failed credential check (wrong password, wrong one-time password) against
-    /// the account, with one atomic write. The address's unit was taken by
-    /// [`Throttle::begin_login`] and stays taken. Never fails the request: a count that
-    /// cannot be written is logged.
-    pub async fn login_failed(&self, account: Option<Uuid>, ip: Option<&str>, now: DateTime<Utc>) {
-        let Some(account) = account else { return };
+    /// the attempt's key and frees its place, with one atomic write. The address's unit was
+    /// taken by [`Throttle::begin_login`] and stays taken. Never fails the request: a count
+    /// that cannot be written is logged.
+    pub async fn login_failed(
+        &self,
+        mut attempt: LoginAttempt,
+        ip: Option<&str>,
+        now: DateTime<Utc>,
+    ) {
+        let Some((key, _)) = attempt.end() else {
+            return;
+        };
         let forget_before = self.schedule.forget_before(now);
-        match self
-            .failures
-            .record_failure(account, now, forget_before)
-            .await
-        {
-            Ok(()) => tracing::info!(%account, ip, "failed login counted"),
-            Err(e) => tracing::error!(%account, error = %e, "could not count a failed login"),
+        let ending = Ending::Failed {
+            at: now,
+            forget_before,
+        };
+        match self.failures.release(key, ending).await {
+            Ok(()) => tracing::info!(%key, ip, "failed login counted"),
+            Err(e) => tracing::error!(%key, error = %e, "could not count a failed login"),
         }
-        if self.sweep_due(now) {
-            // In the background: however many rows there are, no answer waits for it.
-            let table = self.failures.clone();
-            tokio::spawn(async move {
-                match table.sweep(forget_before).await {
-                    Ok(swept) => tracing::debug!(swept, "forgotten login failures deleted"),
-                    Err(e) => {
-                        tracing::warn!(error = %e, "could not delete forgotten login failures");
-                    }
-                }
-            });
+        self.sweep_if_due(now);
+    }
+
+    /// Forgets the failures of the attempt's key and frees its place: its owner got in.
+    pub async fn login_succeeded(&self, mut attempt: LoginAttempt, now: DateTime<Utc>) {
+        let Some((key, _)) = attempt.end() else {
+            return;
+        };
+        if let Err(e) = self.failures.release(key, Ending::Succeeded).await {
+            tracing::error!(%key, error = %e, "could not reset failed logins");
+        }
+        self.sweep_if_due(now);
+    }
+
+    /// Frees the attempt's place, counting nothing: a right password whose one-time
+    /// password is still to come, or an error.
+    pub async fn login_abandoned(&self, mut attempt: LoginAttempt) {
+        let Some((key, _)) = attempt.end() else {
+            return;
+        };
+        if let Err(e) = self.failures.release(key, Ending::Abandoned).await {
+            tracing::warn!(%key, error = %e, "could not free a login attempt");
         }
     }
 
-    /// Forgets the account's failures: its owner got in. Costs a write only when
-    /// [`Throttle::begin_login`] found failures counted, which almost no login has. A
-    /// failure counted while this attempt's password was being checked raced with it, and
-    /// is taken as coming after the success: it stays counted.
-    pub async fn login_succeeded(&self, account: Uuid, attempt: LoginAttempt) {
-        if !attempt.had_failures {
+    /// Deletes forgotten failure counts and idle rows, in the background, at most once
+    /// per `SWEEP_INTERVAL` on this instance.
+    fn sweep_if_due(&self, now: DateTime<Utc>) {
+        if !self.sweep_due(now) {
             return;
         }
-        if let Err(e) = self.failures.clear(account).await {
-            tracing::error!(%account, error = %e, "could not reset failed logins");
-        }
+        let forget_before = self.schedule.forget_before(now);
+        // However many rows there are, no answer waits for it.
+        let table = self.failures.clone();
+        tokio::spawn(async move {
+            match table.sweep(forget_before, now).await {
+                Ok(swept) => tracing::debug!(swept, "forgotten login failures deleted"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not delete forgotten login failures");
+                }
+            }
+        });
     }
 
     /// Gives back the address unit [`Throttle::begin_login`] took, for an attempt that

@@ -14,7 +14,6 @@ use chrono::{DateTime, Utc};
 
 use super::key_ring::{KeyRecord, KeyRing};
 use crate::auth::error::AuthError;
-use crate::auth::secret::ExposeSecret as _;
 use crate::store::keys::{Keys, SigningKeyRow};
 use crate::store::private_file::refuse_if_shared;
 
@@ -69,14 +68,9 @@ impl KeySource {
         let mut rows = keys.all().await.map_err(AuthError::from)?;
         if !rows.iter().any(|r| r.retired_at.is_none()) {
             let key = KeyRecord::generate(now)?;
-            keys.insert(
-                key.kid.clone(),
-                key.private_pkcs8_b64.expose_secret().to_owned(),
-                key.public_x,
-                now,
-            )
-            .await
-            .map_err(AuthError::from)?;
+            keys.insert(key.kid.clone(), &key.private_pkcs8_b64, key.public_x, now)
+                .await
+                .map_err(AuthError::from)?;
             tracing::info!(kid = %key.kid, "generated the first signing key");
             // Re-read: another instance starting at the same moment may have added one too.
             rows = keys.all().await.map_err(AuthError::from)?;
@@ -106,14 +100,9 @@ impl KeySource {
         };
         let before = self.records(now).await?;
         let key = KeyRecord::generate(now)?;
-        keys.rotate(
-            key.kid.clone(),
-            key.private_pkcs8_b64.expose_secret().to_owned(),
-            key.public_x,
-            now,
-        )
-        .await
-        .map_err(AuthError::from)?;
+        keys.rotate(key.kid.clone(), &key.private_pkcs8_b64, key.public_x, now)
+            .await
+            .map_err(AuthError::from)?;
         let mut retired = Vec::new();
         let mut expired = Vec::new();
         for mut record in before {
@@ -140,7 +129,7 @@ impl KeySource {
 fn record_of(row: SigningKeyRow) -> KeyRecord {
     KeyRecord {
         kid: row.kid,
-        private_pkcs8_b64: row.private_key.expose().into(),
+        private_pkcs8_b64: row.private_key,
         public_x: row.public_key,
         created_at: row.created_at,
         retired_at: row.retired_at,

@@ -9,32 +9,43 @@ use crate::auth::passwords::password::Password;
 use crate::auth::principal::Principal;
 use crate::auth::proof::Claim;
 use crate::auth::secret::{ExposeSecret as _, SecretString};
+use crate::auth::sessions::step_up::StepUp;
 use crate::auth::throttle::address_budget::ThrottledAction;
 
 impl Authenticator {
     /// Issues a fresh secret and stores it as pending, replacing a pending one. Refused
     /// while TOTP is on. Only a logged-in session may enrol: a leaked personal token could
-    /// otherwise turn TOTP on with a secret of its holder's and lock the owner out.
-    pub async fn enroll_totp(&self, who: &Principal) -> Result<Enrollment, AuthError> {
+    /// otherwise turn TOTP on with a secret of its holder's and lock the owner out; and
+    /// only with a recent authentication (step-up), for the same reason with a stolen
+    /// access token.
+    pub async fn enroll_totp(
+        &self,
+        who: &Principal,
+        step_up: StepUp,
+    ) -> Result<Enrollment, AuthError> {
         if who.session_id().is_none() {
             return Err(AuthError::Forbidden(
                 "a personal token cannot enrol TOTP: log in to enrol",
             ));
         }
+        self.require_recent_authentication(who, step_up).await?;
         let row = self.accounts.existing(who.user_id).await?;
         self.totp.enroll(row.id, &row.username, self.now()).await
     }
 
     /// Checks a code against the pending secret and turns TOTP on. Returns the recovery
-    /// codes, as shown to the user: the only time they exist in the clear.
+    /// codes, as shown to the user: the only time they exist in the clear. Needs a recent
+    /// authentication (step-up) like `enroll_totp`: whoever confirms holds the codes.
     pub async fn confirm_totp(
         &self,
         who: &Principal,
         otp: &SecretString,
-        ip: Option<&str>,
+        step_up: StepUp,
     ) -> Result<Vec<SecretString>, AuthError> {
+        let ip = step_up.ip.clone();
+        self.require_recent_authentication(who, step_up).await?;
         self.throttle
-            .charge(ThrottledAction::Totp, ip, self.now())?;
+            .charge(ThrottledAction::Totp, ip.as_deref(), self.now())?;
         let codes = self
             .totp
             .confirm(who.user_id, otp.expose_secret(), self.now())
@@ -44,7 +55,8 @@ impl Authenticator {
     }
 
     /// Turns TOTP off, given the password and a current code (or a recovery code), and
-    /// deletes the recovery codes. `false` when TOTP was not on (a pending enrolment is
+    /// deletes the recovery codes. The password and code it always asks for are the
+    /// step-up proof, so it works however long ago the session logged in. `false` when TOTP was not on (a pending enrolment is
     /// discarded all the same).
     pub async fn disable_totp(
         &self,

@@ -44,6 +44,11 @@ impl TotpFactor {
     /// and `InvalidOtp` unless it is a code of a time step later than the last one used
     /// (one step of drift either way), or an unspent recovery code. Accepting spends it.
     ///
+    /// A stored secret that does not open (sealed by another key, or altered, or copied
+    /// from another account's row) is an internal error, logged with the account id: no
+    /// code is accepted, and the refusal is not counted against the owner, whose codes
+    /// are not at fault.
+    ///
     /// `account` is the row just read for the password check. Its TOTP flag changes in
     /// the same transaction as the `totp` row, so while it is off there is no secret to
     /// read, and a login without TOTP costs no query here.
@@ -71,7 +76,7 @@ impl TotpFactor {
         let accepted = match PresentedOtp::parse(otp) {
             Some(PresentedOtp::Code(code)) => {
                 let last_used = totp.last_used_step.and_then(|s| u64::try_from(s).ok());
-                match TotpKey::from_stored(totp.secret.expose())?
+                match TotpKey::from_stored(totp.secret.expose_secret())?
                     .matching_step(&code, now, last_used)
                 {
                     Some(step) => self.totp.record_step(user_id, to_stored(step)?).await?,
@@ -107,11 +112,7 @@ impl TotpFactor {
     ) -> Result<Enrollment, AuthError> {
         let key = TotpKey::generate(account_name)?;
         let secret = key.secret_base32();
-        if !self
-            .totp
-            .enroll(user_id, secret.expose_secret(), now)
-            .await?
-        {
+        if !self.totp.enroll(user_id, &secret, now).await? {
             return Err(AuthError::bad_input("totp", ALREADY_ON));
         }
         tracing::info!(%user_id, "TOTP enrolment started");
@@ -138,7 +139,7 @@ impl TotpFactor {
         let Some(PresentedOtp::Code(code)) = PresentedOtp::parse(otp) else {
             return Err(AuthError::InvalidOtp);
         };
-        let step = TotpKey::from_stored(pending.secret.expose())?
+        let step = TotpKey::from_stored(pending.secret.expose_secret())?
             .matching_step(&code, now, None)
             .ok_or(AuthError::InvalidOtp)?;
         let codes = recovery_codes::generate_set();
@@ -146,13 +147,7 @@ impl TotpFactor {
         // The confirming code's step counts as used, so it cannot log in afterwards.
         let enabled = self
             .totp
-            .enable(
-                user_id,
-                pending.secret.expose(),
-                to_stored(step)?,
-                &hashes,
-                now,
-            )
+            .enable(&pending, to_stored(step)?, &hashes, now)
             .await?;
         if !enabled {
             // Confirmed by a racing request with the same code, or re-enrolled meanwhile:

@@ -4,7 +4,7 @@ use async_graphql::{Context, ID, Object};
 
 use crate::auth::AuthError;
 use crate::auth::personal_tokens::management::PersonalTokenRef;
-use crate::graphql::context::{authenticator, principal};
+use crate::graphql::context::{authenticator, principal, step_up};
 use crate::graphql::errors::ApiError;
 use crate::graphql::types::{DateTime, NewAuthHeader, Secret};
 
@@ -19,6 +19,9 @@ impl AuthHeaderMutations {
     /// live ones per user. Every token expires: at `expiresAt`, or at the server's longest
     /// lifetime (`auth_header_max_ttl`, a year by default) if that comes sooner or
     /// `expiresAt` is left out; `authHeader.expiresAt` in the answer says which.
+    /// Needs a recent authentication: a session that logged in (or called
+    /// `reauthenticate`) within `reauth_window`, or `password` (and `otp`) given here;
+    /// otherwise `REAUTH_REQUIRED`.
     async fn add_auth_header(
         &self,
         ctx: &Context<'_>,
@@ -28,10 +31,25 @@ impl AuthHeaderMutations {
             desc = "When it stops working (in the future); omit it for the longest lifetime allowed."
         )]
         expires_at: Option<DateTime>,
+        #[graphql(
+            secret,
+            desc = "Your password, when the session did not authenticate recently (see `reauthenticate`)."
+        )]
+        password: Option<Secret>,
+        #[graphql(
+            secret,
+            desc = "With `password`, when TOTP is on: a current code or a recovery code."
+        )]
+        otp: Option<Secret>,
     ) -> Result<NewAuthHeader, ApiError> {
         let who = principal(ctx).await?;
         let new = authenticator(ctx)?
-            .add_personal_token(&who, &name, expires_at.map(|at| at.0))
+            .add_personal_token(
+                &who,
+                &name,
+                expires_at.map(|at| at.0),
+                step_up(ctx, password, otp)?,
+            )
             .await?;
         Ok(new.into())
     }

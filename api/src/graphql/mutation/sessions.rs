@@ -11,7 +11,7 @@ use crate::graphql::context::{
     IssuedTokens, TokenDelivery, authenticator, optional_principal, principal, request_context,
 };
 use crate::graphql::errors::ApiError;
-use crate::graphql::types::{AuthPayload, LoginInput, Secret, TokenMode};
+use crate::graphql::types::{AuthPayload, LoginInput, Secret, Session, TokenMode};
 
 #[derive(Default)]
 pub struct SessionMutations;
@@ -35,6 +35,7 @@ impl SessionMutations {
                 otp: input.otp.map(Secret::into_inner),
                 mode: input.mode.unwrap_or(TokenMode::Json).into(),
                 client: request.client.clone(),
+                device_cookie: request.device_cookie.clone(),
             })
             .await?;
         issue(ctx, &tokens)
@@ -118,6 +119,36 @@ impl SessionMutations {
             .await?)
     }
 
+    /// Proves again, inside the current session, that you are its user: the password,
+    /// and `otp` when TOTP is on (`OTP_REQUIRED` without it, `INVALID_OTP` if wrong).
+    /// Moves the session's `authenticatedAt` to now, so operations that need a recent
+    /// authentication (`addAuthHeader`, `enrollTotp`, `confirmTotp`) work again for
+    /// `reauth_window`; no new session, no new tokens. A wrong password is
+    /// `UNAUTHENTICATED` and counts toward the account lock, as at login. Needs the access
+    /// token of a login session (a personal token has no session: `FORBIDDEN`).
+    async fn reauthenticate(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(secret, desc = "Your password.")] password: Secret,
+        #[graphql(
+            secret,
+            desc = "When TOTP is on: a current code from the app, or a recovery code."
+        )]
+        otp: Option<Secret>,
+    ) -> Result<Session, ApiError> {
+        let who = principal(ctx).await?;
+        let ip = request_context(ctx)?.client.ip.clone();
+        let session = authenticator(ctx)?
+            .reauthenticate(
+                &who,
+                password.into_inner(),
+                otp.map(Secret::into_inner),
+                ip.as_deref(),
+            )
+            .await?;
+        Ok(session.into())
+    }
+
     /// Ends one of your sessions (see `sessions`): its refresh token and access tokens stop
     /// working at once. Returns `false` for an id that is unknown, already ended, or not
     /// yours. Requires authentication.
@@ -143,6 +174,7 @@ fn issue(ctx: &Context<'_>, tokens: &SessionTokens) -> Result<AuthPayload, ApiEr
         access_expires_at: tokens.access.expires_at,
         refresh_token: tokens.refresh.expose().into(),
         session_expires_at: tokens.session_expires_at,
+        device: tokens.device.clone(),
     }));
     Ok(AuthPayload::new(tokens, ttl_ms))
 }

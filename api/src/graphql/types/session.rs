@@ -15,6 +15,10 @@ pub struct Session {
     pub last_used_at: Option<DateTime>,
     /// When the session ends whatever happens; refreshing does not extend it.
     pub expires_at: DateTime,
+    /// When the session last fully authenticated (password, plus OTP where on): the login,
+    /// or a later `reauthenticate`; refreshing does not move it. Making a personal token
+    /// or turning TOTP on needs it to be recent (`REAUTH_REQUIRED` otherwise).
+    pub authenticated_at: DateTime,
     /// The `User-Agent` of the client that logged in.
     pub user_agent: Option<String>,
     /// The address the login came from (the TCP peer; proxies are not trusted).
@@ -30,6 +34,7 @@ impl From<LiveSession> for Session {
             created: session.created_at.into(),
             last_used_at: session.last_used_at.map(Into::into),
             expires_at: session.expires_at.into(),
+            authenticated_at: session.authenticated_at.into(),
             user_agent: session.user_agent,
             ip: session.ip,
             current: session.current,
