@@ -168,3 +168,37 @@ async fn turning_totp_on_and_off_is_told_to_the_verified_address() {
     .assert_ok();
     wait_for_subject(&sink, &user, "Two-factor authentication is off").await;
 }
+
+#[tokio::test]
+async fn a_login_from_a_browser_without_the_device_cookie_is_told_to_the_verified_address() {
+    let sink = SmtpSink::start();
+    let port = sink.port;
+    let app = TestApp::spawn_with(move |s| SmtpSink::configure(port, s)).await;
+    let (user, _) = verified_user(&app, &sink).await;
+    // The same browser (its cookie jar holds the device cookie of the first login).
+    app.login_username(&user).await;
+    // Another browser.
+    let elsewhere = reqwest::Client::builder().no_proxy().build().unwrap();
+    let answer = elsewhere
+        .post(app.url("/graphql"))
+        .json(&json!({
+            "query": crate::helpers::login_document(),
+            "variables": { "input": { "username": user.username, "password": user.password } },
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    let notice = wait_for_subject(&sink, &user, "A new login").await;
+    assert!(
+        notice.text().contains("If this was not you"),
+        "{}",
+        notice.text()
+    );
+    let rows = outbox_rows(&app).await;
+    let new_device = rows.iter().filter(|row| row.kind == "new_device").count();
+    assert_eq!(
+        new_device, 1,
+        "the known browser's login sent none: {rows:#?}"
+    );
+}

@@ -56,6 +56,7 @@ pub struct MailNotices {
     pub password_changed: bool,
     pub totp_changed: bool,
     pub personal_token_created: bool,
+    pub new_device: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -184,6 +185,7 @@ pub(super) fn parse(raw: &RawSettings) -> Result<MailSettings, ConfigError> {
             password_changed: raw.notify_password_changed,
             totp_changed: raw.notify_totp_changed,
             personal_token_created: raw.notify_personal_token_created,
+            new_device: raw.notify_new_device,
         },
     })
 }

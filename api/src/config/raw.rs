@@ -81,6 +81,7 @@ pub struct RawSettings {
     pub notify_password_changed: bool,
     pub notify_totp_changed: bool,
     pub notify_personal_token_created: bool,
+    pub notify_new_device: bool,
 }
 
 impl Default for RawSettings {
@@ -156,6 +157,7 @@ impl Default for RawSettings {
             notify_password_changed: true,
             notify_totp_changed: true,
             notify_personal_token_created: true,
+            notify_new_device: true,
         }
     }
 }

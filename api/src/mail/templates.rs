@@ -48,6 +48,10 @@ fn builtin(kind: MailKind) -> (&'static str, &'static str) {
             include_str!("templates/personal_token_created.txt"),
             include_str!("templates/personal_token_created.html"),
         ),
+        MailKind::NewDevice => (
+            include_str!("templates/new_device.txt"),
+            include_str!("templates/new_device.html"),
+        ),
     }
 }
 

@@ -15,16 +15,19 @@ pub enum MailKind {
     TotpDisabled,
     /// Notice: a personal token was created.
     PersonalTokenCreated,
+    /// Notice: a login from a browser without the known-device cookie.
+    NewDevice,
 }
 
 impl MailKind {
-    pub const ALL: [MailKind; 6] = [
+    pub const ALL: [MailKind; 7] = [
         MailKind::VerifyEmail,
         MailKind::PasswordReset,
         MailKind::PasswordChanged,
         MailKind::TotpEnabled,
         MailKind::TotpDisabled,
         MailKind::PersonalTokenCreated,
+        MailKind::NewDevice,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -35,6 +38,7 @@ impl MailKind {
             MailKind::TotpEnabled => "totp_enabled",
             MailKind::TotpDisabled => "totp_disabled",
             MailKind::PersonalTokenCreated => "personal_token_created",
+            MailKind::NewDevice => "new_device",
         }
     }
 

@@ -1,6 +1,7 @@
 //! Security notices: a short mail to the account's verified address when its password
 //! changes, TOTP is turned on or off, or a personal token is created, each with a line on
-//! what to do if it was not them. Each kind can be turned off (`notify_*` settings).
+//! what to do if it was not them; and when a browser without the known-device cookie logs
+//! in. Each kind can be turned off (`notify_*` settings).
 
 use uuid::Uuid;
 
@@ -17,6 +18,7 @@ impl Authenticator {
             MailKind::PasswordChanged => notices.password_changed,
             MailKind::TotpEnabled | MailKind::TotpDisabled => notices.totp_changed,
             MailKind::PersonalTokenCreated => notices.personal_token_created,
+            MailKind::NewDevice => notices.new_device,
             MailKind::VerifyEmail | MailKind::PasswordReset => false,
         }
     }

@@ -6,6 +6,7 @@ use super::token_mode::TokenMode;
 use crate::auth::accounts::identifiers::LoginId;
 use crate::auth::authenticator::Authenticator;
 use crate::auth::client::ClientMeta;
+use crate::auth::email::kind::MailKind;
 use crate::auth::error::AuthError;
 use crate::auth::passwords::password::Password;
 use crate::auth::proof::Claim;
@@ -71,7 +72,11 @@ impl Authenticator {
             .open(account.id, request.mode, method, request.client, now)
             .await?;
         let access = self.tokens.mint(account.id, session.id, now)?;
+        let new_device = device.is_none();
         let device = self.known_devices.remember(account.id, device, now).await;
+        if new_device {
+            self.send_notice(account.id, MailKind::NewDevice).await;
+        }
         Ok(SessionTokens {
             device,
             account,
