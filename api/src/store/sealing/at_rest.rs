@@ -7,7 +7,7 @@
 
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait as _, ConnectionTrait, DbErr, EntityTrait as _, QueryFilter as _, QuerySelect as _,
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter as _, QuerySelect as _, Select,
     TransactionTrait as _,
 };
 use uuid::Uuid;
@@ -50,6 +50,24 @@ enum Rows<'a> {
     SealedByAnotherKey(Option<&'a SealingKey>),
 }
 
+impl Rows<'_> {
+    /// Narrows `query` to these rows, judged by the sealed `column`.
+    fn select<E: EntityTrait>(&self, query: Select<E>, column: impl ColumnTrait) -> Select<E> {
+        match self {
+            Rows::All => query,
+            Rows::Plain => query.filter(column.not_like(sealed_pattern(None))),
+            Rows::SealedByAnotherKey(key) => {
+                let sealed = query.filter(column.like(sealed_pattern(None)));
+                match key {
+                    Some(key) => sealed.filter(column.not_like(sealed_pattern(Some(key)))),
+                    None => sealed,
+                }
+                .limit(1)
+            }
+        }
+    }
+}
+
 /// `LIKE` pattern of every sealed value, or of those sealed by `key`. Key ids are hex, so
 /// they hold no `LIKE` wildcard.
 fn sealed_pattern(key: Option<&SealingKey>) -> String {
@@ -67,20 +85,9 @@ impl Table {
     ) -> Result<Vec<StoredValue>, DbErr> {
         match self {
             Table::SigningKeys => {
-                let column = signing_key::Column::PrivateKey;
-                let mut query = signing_key::Entity::find();
-                match rows {
-                    Rows::All => {}
-                    Rows::Plain => query = query.filter(column.not_like(sealed_pattern(None))),
-                    Rows::SealedByAnotherKey(key) => {
-                        query = query.filter(column.like(sealed_pattern(None)));
-                        if key.is_some() {
-                            query = query.filter(column.not_like(sealed_pattern(*key)));
-                        }
-                        query = query.limit(1);
-                    }
-                }
-                Ok(query
+                let query = signing_key::Entity::find();
+                Ok(rows
+                    .select(query, signing_key::Column::PrivateKey)
                     .all(db)
                     .await?
                     .into_iter()
@@ -92,20 +99,9 @@ impl Table {
                     .collect())
             }
             Table::Totp => {
-                let column = totp::Column::Secret;
-                let mut query = totp::Entity::find();
-                match rows {
-                    Rows::All => {}
-                    Rows::Plain => query = query.filter(column.not_like(sealed_pattern(None))),
-                    Rows::SealedByAnotherKey(key) => {
-                        query = query.filter(column.like(sealed_pattern(None)));
-                        if key.is_some() {
-                            query = query.filter(column.not_like(sealed_pattern(*key)));
-                        }
-                        query = query.limit(1);
-                    }
-                }
-                Ok(query
+                let query = totp::Entity::find();
+                Ok(rows
+                    .select(query, totp::Column::Secret)
                     .all(db)
                     .await?
                     .into_iter()
