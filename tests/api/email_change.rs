@@ -340,8 +340,14 @@ async fn the_two_mutations_are_credential_fields() {
         "mutation { a: changeEmail(newEmail: \"a@example.org\") b: changeEmail(newEmail: \"b@example.org\") }",
         "mutation { a: confirmEmailChange(token: \"x\") b: confirmEmailChange(token: \"y\") }",
     ] {
-        app.gql_with_token(access, document, json!({}))
-            .await
-            .assert_error("GRAPHQL_VALIDATION_FAILED", 400);
+        let refused = app.gql_with_token(access, document, json!({})).await;
+        refused.assert_error("GRAPHQL_VALIDATION_FAILED", 400);
+        assert!(
+            refused
+                .error_message()
+                .contains("at most one credential-checking field"),
+            "{}",
+            refused.error_message()
+        );
     }
 }
