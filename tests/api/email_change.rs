@@ -115,7 +115,10 @@ async fn the_change_works_end_to_end_from_the_received_mail() {
     let token = mail.link_token();
     assert_eq!(token.len(), 43, "256 bits in base64url");
     assert!(mail.text().contains("for 24 hours"), "{}", mail.text());
-    assert!(mail.html().contains(&token), "the HTML part has the link too");
+    assert!(
+        mail.html().contains(&token),
+        "the HTML part has the link too"
+    );
 
     // The old, verified address is told at once, with what to do if it was not them.
     let notice = wait_for_subject(&sink, &user.email, NOTICE_SUBJECT, 1).await;
@@ -171,8 +174,8 @@ async fn a_stale_session_needs_the_password_in_the_call() {
     .assert_error("UNAUTHENTICATED", 401);
     let rows = outbox_rows(&app).await;
     assert!(
-        rows.iter().all(|row| row.recipient != new_email
-            && row.kind != "email_change_requested"),
+        rows.iter()
+            .all(|row| row.recipient != new_email && row.kind != "email_change_requested"),
         "a refused request writes no mail: {rows:#?}"
     );
 
@@ -317,7 +320,11 @@ async fn requests_count_toward_the_hourly_mail_limits() {
     // The old address has had its verification mail: four notices more fill its hour.
     let mut bodies = Vec::new();
     for _ in 0..6 {
-        bodies.push(change(&app, &access, &fresh_address(), json!({})).await.text);
+        bodies.push(
+            change(&app, &access, &fresh_address(), json!({}))
+                .await
+                .text,
+        );
     }
     assert!(bodies.iter().all(|b| b == &bodies[0]), "{bodies:?}");
     let rows = outbox_rows(&app).await;

@@ -232,20 +232,16 @@ impl MailWorker {
                 .is_some_and(|owner| owner.id != account.id);
         let links = &self.settings.links;
         let reset_page = format!("{}{}", links.public_url, links.reset_password_path);
-        let (render_as, mut username) = (kind, account.username.as_str());
         let (tokens_write, link, code, valid_for) = match kind.token_purpose() {
-            Some(purpose) if taken => {
-                username = "";
-                (
-                    TokenWrite::Void {
-                        user_id: account.id,
-                        purpose,
-                    },
-                    String::new(),
-                    String::new(),
-                    String::new(),
-                )
-            }
+            Some(purpose) if taken => (
+                TokenWrite::Void {
+                    user_id: account.id,
+                    purpose,
+                },
+                String::new(),
+                String::new(),
+                String::new(),
+            ),
             Some(purpose) => {
                 let minted = tokens::mint();
                 let (path, ttl) = match kind {
@@ -281,12 +277,19 @@ impl MailWorker {
                     spoken(ttl),
                 )
             }
-            None => (TokenWrite::None, String::new(), String::new(), String::new()),
+            None => (
+                TokenWrite::None,
+                String::new(),
+                String::new(),
+                String::new(),
+            ),
         };
-        let render_as = if taken {
-            MailKind::EmailChangeTaken
+        // The note to a taken address's owner greets no one: the account that asked is
+        // not theirs, and naming either account would tell one owner about the other.
+        let (render_as, username) = if taken {
+            (MailKind::EmailChangeTaken, "")
         } else {
-            render_as
+            (kind, account.username.as_str())
         };
         let message = self
             .templates

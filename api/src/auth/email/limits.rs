@@ -139,7 +139,12 @@ impl MailRequests {
             ));
         }
         if to_new < self.per_address_per_hour {
-            mails.push(new_mail(MailKind::EmailChange, Some(user_id), new, client_ip));
+            mails.push(new_mail(
+                MailKind::EmailChange,
+                Some(user_id),
+                new,
+                client_ip,
+            ));
         } else {
             tracing::info!(
                 kind = "mail_limit",

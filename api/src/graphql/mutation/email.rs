@@ -131,8 +131,7 @@ impl EmailMutations {
     async fn confirm_email_change(
         &self,
         ctx: &Context<'_>,
-        #[graphql(secret, desc = "The token from the confirmation link's fragment.")]
-        token: Secret,
+        #[graphql(secret, desc = "The token from the confirmation link's fragment.")] token: Secret,
     ) -> Result<bool, ApiError> {
         authenticator(ctx)?
             .confirm_email_change(&token.into_inner())
