@@ -12,9 +12,10 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub token_hash: SensitiveText,
     pub user_id: Uuid,
-    /// `verify_email` or `password_reset`.
+    /// `verify_email`, `password_reset` or `email_change`.
     pub purpose: String,
-    /// The address the mail went to: a verification proves this address only.
+    /// The address the mail went to: a verification proves this address only; for an
+    /// email change, the new address the account gets when the token is spent.
     pub email: String,
     /// Hex SHA-256 of the short code shown beside the link, when the mail shows one.
     pub code_hash: Option<SensitiveText>,

@@ -19,6 +19,7 @@ mod change_password;
 mod cli;
 mod cors;
 mod document_limits;
+mod email_change;
 mod email_verification;
 mod forge;
 mod graphiql;

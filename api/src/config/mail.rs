@@ -48,6 +48,7 @@ pub struct MailLinks {
     pub public_url: String,
     pub verify_email_path: String,
     pub reset_password_path: String,
+    pub confirm_email_change_path: String,
 }
 
 /// Which security notices are sent.
@@ -134,6 +135,10 @@ pub(super) fn parse(raw: &RawSettings) -> Result<MailSettings, ConfigError> {
         public_url,
         verify_email_path: path("verify_email_path", &raw.verify_email_path)?,
         reset_password_path: path("reset_password_path", &raw.reset_password_path)?,
+        confirm_email_change_path: path(
+            "confirm_email_change_path",
+            &raw.confirm_email_change_path,
+        )?,
     };
     let reset_token_ttl = parse_duration("reset_token_ttl", &raw.reset_token_ttl)?;
     if !(Duration::from_secs(60)..=Duration::from_secs(24 * 3600)).contains(&reset_token_ttl) {

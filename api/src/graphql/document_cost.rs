@@ -37,6 +37,8 @@ pub const CREDENTIAL_FIELDS: &[&str] = &[
     "verifyEmail",
     "requestPasswordReset",
     "resetPassword",
+    "changeEmail",
+    "confirmEmailChange",
 ];
 
 /// The root fields whose subtrees describe the schema rather than data.

@@ -52,6 +52,18 @@ fn builtin(kind: MailKind) -> (&'static str, &'static str) {
             include_str!("templates/new_device.txt"),
             include_str!("templates/new_device.html"),
         ),
+        MailKind::EmailChange => (
+            include_str!("templates/email_change.txt"),
+            include_str!("templates/email_change.html"),
+        ),
+        MailKind::EmailChangeRequested => (
+            include_str!("templates/email_change_requested.txt"),
+            include_str!("templates/email_change_requested.html"),
+        ),
+        MailKind::EmailChangeTaken => (
+            include_str!("templates/email_change_taken.txt"),
+            include_str!("templates/email_change_taken.html"),
+        ),
     }
 }
 

@@ -19,7 +19,7 @@ use crate::auth::clock::Clock;
 use crate::auth::email::kind::MailKind;
 use crate::auth::email::tokens;
 use crate::config::mail::MailSettings;
-use crate::store::outbox::{NewEmailToken, Outbox, OutboxRow, REQUESTED, Rendered};
+use crate::store::outbox::{NewEmailToken, Outbox, OutboxRow, REQUESTED, Rendered, TokenWrite};
 
 /// Rows one round claims at most.
 const BATCH: u64 = 16;
@@ -206,6 +206,8 @@ impl MailWorker {
                 current != Some(row.recipient.as_str()) || account.email_verified_at.is_some()
             }
             MailKind::PasswordReset => current != Some(row.recipient.as_str()),
+            // The account has the new address already (an earlier change was confirmed).
+            MailKind::EmailChange => current == Some(row.recipient.as_str()),
             _ => false,
         };
         if stale {
@@ -219,15 +221,39 @@ impl MailWorker {
                 .await?;
             return Ok(None);
         }
+        // A change to an address another account has: its owner gets a note in place of
+        // the link, and the asker's tokens are left as the link would have left them (the
+        // earlier change links void), so nothing the asker sees tells the two apart.
+        let taken = kind == MailKind::EmailChange
+            && self
+                .outbox
+                .account_by_email(&row.recipient)
+                .await?
+                .is_some_and(|owner| owner.id != account.id);
         let links = &self.settings.links;
         let reset_page = format!("{}{}", links.public_url, links.reset_password_path);
-        let (token, link, code, valid_for) = match kind.token_purpose() {
+        let (tokens_write, link, code, valid_for) = match kind.token_purpose() {
+            Some(purpose) if taken => (
+                TokenWrite::Void {
+                    user_id: account.id,
+                    purpose,
+                },
+                String::new(),
+                String::new(),
+                String::new(),
+            ),
             Some(purpose) => {
                 let minted = tokens::mint();
-                let (path, ttl) = if kind == MailKind::VerifyEmail {
-                    (&links.verify_email_path, self.settings.verify_token_ttl)
-                } else {
-                    (&links.reset_password_path, self.settings.reset_token_ttl)
+                let (path, ttl) = match kind {
+                    MailKind::VerifyEmail => {
+                        (&links.verify_email_path, self.settings.verify_token_ttl)
+                    }
+                    // An address proved by following a link, like a verification.
+                    MailKind::EmailChange => (
+                        &links.confirm_email_change_path,
+                        self.settings.verify_token_ttl,
+                    ),
+                    _ => (&links.reset_password_path, self.settings.reset_token_ttl),
                 };
                 // The token travels in the fragment: browsers never send it to a server,
                 // so it reaches no access log, proxy or Referer, and a mail scanner that
@@ -244,24 +270,41 @@ impl MailWorker {
                         .map(|c| tokens::code_hash(account.id, c).as_str().to_owned()),
                     expires_at: now + TimeDelta::from_std(ttl).unwrap_or(TimeDelta::MAX),
                 };
-                (Some(token), link, code.unwrap_or_default(), spoken(ttl))
+                (
+                    TokenWrite::Mint(token),
+                    link,
+                    code.unwrap_or_default(),
+                    spoken(ttl),
+                )
             }
-            None => (None, String::new(), String::new(), String::new()),
+            None => (
+                TokenWrite::None,
+                String::new(),
+                String::new(),
+                String::new(),
+            ),
+        };
+        // The note to a taken address's owner greets no one: the account that asked is
+        // not theirs, and naming either account would tell one owner about the other.
+        let (render_as, username) = if taken {
+            (MailKind::EmailChangeTaken, "")
+        } else {
+            (kind, account.username.as_str())
         };
         let message = self
             .templates
             .render(
-                kind,
+                render_as,
                 &[
                     ("product", self.settings.product_name.as_str()),
-                    ("username", account.username.as_str()),
+                    ("username", username),
                     ("link", link.as_str()),
                     ("code", code.as_str()),
                     ("valid_for", valid_for.as_str()),
                     ("reset_link", reset_page.as_str()),
                 ],
             )
-            .ok_or_else(|| anyhow::anyhow!("no template for {}", kind.as_str()))?;
+            .ok_or_else(|| anyhow::anyhow!("no template for {}", render_as.as_str()))?;
         let rendered = Rendered {
             recipient: row.recipient.clone(),
             subject: message.subject,
@@ -279,7 +322,7 @@ impl MailWorker {
                     text: rendered.text.clone(),
                     html: rendered.html.clone(),
                 },
-                token,
+                tokens_write,
                 now,
             )
             .await?;

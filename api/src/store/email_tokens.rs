@@ -124,6 +124,43 @@ impl EmailTokens {
         Ok(true)
     }
 
+    /// Spends an email-change token and, in the same transaction, gives the account its
+    /// new address, verified (following the link proved it), and voids every other live
+    /// mail token of the account (they were for the old address). `Ok(false)` if the token
+    /// was no longer live; `Conflict("email")` if another account has the address now.
+    pub async fn change_email(
+        &self,
+        hash: &str,
+        user_id: Uuid,
+        new_email: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let writer = self.db.writer().await;
+        let txn = writer.begin().await?;
+        if !spend(&txn, hash, now).await? {
+            return Ok(false);
+        }
+        // A unique violation here rolls the whole transaction back: the link stays live
+        // and says CONFLICT again until it expires or the address is free.
+        let changed = user::Entity::update_many()
+            .col_expr(user::Column::Email, Expr::value(new_email))
+            .col_expr(user::Column::EmailVerifiedAt, Expr::value(now))
+            .filter(user::Column::Id.eq(user_id))
+            .exec(&txn)
+            .await?;
+        if changed.rows_affected != 1 {
+            return Ok(false);
+        }
+        email_token::Entity::update_many()
+            .col_expr(email_token::Column::UsedAt, Expr::value(now))
+            .filter(email_token::Column::UserId.eq(user_id))
+            .filter(email_token::Column::UsedAt.is_null())
+            .exec(&txn)
+            .await?;
+        txn.commit().await?;
+        Ok(true)
+    }
+
     /// Spends a reset token and, in the same transaction, sets the new password, ends
     /// every session and personal token of the account, forgets its failed logins (the
     /// lock) and enqueues the notice. `false` if the token was no longer live.
@@ -169,20 +206,44 @@ impl EmailTokens {
             .exec(&txn)
             .await?;
         login_throttle::Entity::delete_by_id(id).exec(&txn).await?;
-        // Every other reset link of the account dies with this one.
-        email_token::Entity::update_many()
-            .col_expr(email_token::Column::UsedAt, Expr::value(now))
-            .filter(email_token::Column::UserId.eq(id))
-            .filter(email_token::Column::Purpose.eq("password_reset"))
-            .filter(email_token::Column::UsedAt.is_null())
-            .exec(&txn)
-            .await?;
+        // Every other reset link of the account dies with this one, and so does a pending
+        // email change: the owner taking the account back cancels what a thief asked.
+        void_tokens(&txn, id, &["password_reset", EMAIL_CHANGE], now).await?;
         if let Some(notice) = reset.notice {
             enqueue_on(&txn, notice, now).await?;
         }
         txn.commit().await?;
         Ok(true)
     }
+}
+
+/// The purpose of email-change tokens (`auth::email::tokens::EMAIL_CHANGE_PURPOSE`).
+const EMAIL_CHANGE: &str = "email_change";
+
+/// Voids the account's live tokens of these purposes.
+pub(super) async fn void_tokens(
+    txn: &DatabaseTransaction,
+    user_id: Uuid,
+    purposes: &[&str],
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    email_token::Entity::update_many()
+        .col_expr(email_token::Column::UsedAt, Expr::value(now))
+        .filter(email_token::Column::UserId.eq(user_id))
+        .filter(email_token::Column::Purpose.is_in(purposes.iter().copied()))
+        .filter(email_token::Column::UsedAt.is_null())
+        .exec(txn)
+        .await?;
+    Ok(())
+}
+
+/// A password change cancels a pending email change.
+pub(super) async fn void_email_change(
+    txn: &DatabaseTransaction,
+    user_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    void_tokens(txn, user_id, &[EMAIL_CHANGE], now).await
 }
 
 /// The conditional update that spends a live token: `true` for the one caller that did.

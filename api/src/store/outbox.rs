@@ -54,6 +54,21 @@ pub struct NewEmailToken {
     pub expires_at: DateTime<Utc>,
 }
 
+/// What preparing a message does to the account's mail tokens.
+pub enum TokenWrite {
+    /// Nothing (a notice).
+    None,
+    /// Voids the account's live tokens of `purpose`, minting none: a message sent in
+    /// place of one that would have carried a token, which must leave the account's
+    /// tokens exactly as that one would have.
+    Void {
+        user_id: Uuid,
+        purpose: &'static str,
+    },
+    /// Stores this token, voiding the account's earlier live ones of its purpose.
+    Mint(NewEmailToken),
+}
+
 /// Rows by status, for `latchkey mail status`.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct OutboxCounts {
@@ -117,6 +132,21 @@ impl Outbox {
 
     pub async fn enqueue(&self, mail: NewMail, now: DateTime<Utc>) -> Result<(), StoreError> {
         enqueue_on(&*self.db.writer().await, mail, now).await?;
+        Ok(())
+    }
+
+    /// Enqueues several mails in one transaction: all of them or none.
+    pub async fn enqueue_all(
+        &self,
+        mails: Vec<NewMail>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let writer = self.db.writer().await;
+        let txn = writer.begin().await?;
+        for mail in mails {
+            enqueue_on(&txn, mail, now).await?;
+        }
+        txn.commit().await?;
         Ok(())
     }
 
@@ -188,15 +218,16 @@ impl Outbox {
         Ok(claimed)
     }
 
-    /// Stores the rendered message of a claimed `requested` row, and the token it carries,
-    /// in one transaction; a token minted for the same account and purpose before is void
-    /// from then on. `false` if the claim was lost.
+    /// Stores the rendered message of a claimed `requested` row, and what it does to the
+    /// account's tokens, in one transaction: the token it carries is stored, and any live
+    /// token of the same account and purpose minted before is void from then on. `false`
+    /// if the claim was lost.
     pub async fn prepare(
         &self,
         id: Uuid,
         claim: Uuid,
         rendered: Rendered,
-        token: Option<NewEmailToken>,
+        tokens: TokenWrite,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let writer = self.db.writer().await;
@@ -218,14 +249,21 @@ impl Outbox {
         if prepared.rows_affected != 1 {
             return Ok(false);
         }
-        if let Some(token) = token {
+        let (void, token) = match tokens {
+            TokenWrite::None => (None, None),
+            TokenWrite::Void { user_id, purpose } => (Some((user_id, purpose)), None),
+            TokenWrite::Mint(token) => (Some((token.user_id, token.purpose)), Some(token)),
+        };
+        if let Some((user_id, purpose)) = void {
             email_token::Entity::update_many()
                 .col_expr(email_token::Column::UsedAt, Expr::value(now))
-                .filter(email_token::Column::UserId.eq(token.user_id))
-                .filter(email_token::Column::Purpose.eq(token.purpose))
+                .filter(email_token::Column::UserId.eq(user_id))
+                .filter(email_token::Column::Purpose.eq(purpose))
                 .filter(email_token::Column::UsedAt.is_null())
                 .exec(&txn)
                 .await?;
+        }
+        if let Some(token) = token {
             email_token::ActiveModel {
                 token_hash: Set(token.hash.into()),
                 user_id: Set(token.user_id),

@@ -153,6 +153,9 @@ impl Users {
             others = others.filter(session::Column::Id.ne(keep));
         }
         others.exec(&txn).await?;
+        // A pending email change dies with the old password: a thief who asked for one
+        // loses it when the owner changes the password.
+        super::email_tokens::void_email_change(&txn, id, now).await?;
         if end_personal_tokens {
             auth_header::Entity::delete_many()
                 .filter(auth_header::Column::UserId.eq(id))

@@ -17,10 +17,17 @@ pub enum MailKind {
     PersonalTokenCreated,
     /// Notice: a login from a browser without the known-device cookie.
     NewDevice,
+    /// A link, to the new address, that confirms an email change.
+    EmailChange,
+    /// Notice, to the old address: a change of the account's address was asked for.
+    EmailChangeRequested,
+    /// Sent instead of [`MailKind::EmailChange`] when the new address belongs to another
+    /// account already: nothing changes, and the asker is not told.
+    EmailChangeTaken,
 }
 
 impl MailKind {
-    pub const ALL: [MailKind; 7] = [
+    pub const ALL: [MailKind; 10] = [
         MailKind::VerifyEmail,
         MailKind::PasswordReset,
         MailKind::PasswordChanged,
@@ -28,6 +35,9 @@ impl MailKind {
         MailKind::TotpDisabled,
         MailKind::PersonalTokenCreated,
         MailKind::NewDevice,
+        MailKind::EmailChange,
+        MailKind::EmailChangeRequested,
+        MailKind::EmailChangeTaken,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -39,6 +49,9 @@ impl MailKind {
             MailKind::TotpDisabled => "totp_disabled",
             MailKind::PersonalTokenCreated => "personal_token_created",
             MailKind::NewDevice => "new_device",
+            MailKind::EmailChange => "email_change",
+            MailKind::EmailChangeRequested => "email_change_requested",
+            MailKind::EmailChangeTaken => "email_change_taken",
         }
     }
 
@@ -53,6 +66,7 @@ impl MailKind {
         match self {
             MailKind::VerifyEmail => Some(tokens::VERIFY_PURPOSE),
             MailKind::PasswordReset => Some(tokens::RESET_PURPOSE),
+            MailKind::EmailChange => Some(tokens::EMAIL_CHANGE_PURPOSE),
             _ => None,
         }
     }

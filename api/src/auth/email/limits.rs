@@ -97,6 +97,69 @@ impl MailRequests {
     }
 }
 
+impl MailRequests {
+    /// Writes an email change's two mails in one transaction: the link to `new`, and the
+    /// notice to `old` (the account's verified address, if it has one). `false` if nothing
+    /// was written.
+    ///
+    /// The request is refused whole when the client or the old address is over its limit:
+    /// no change may go ahead unannounced. Whether the link is written depends on the new
+    /// address's count alone, and the notice does not depend on it, so what reaches the
+    /// old address (which the asker may read) says nothing about the new one.
+    pub async fn request_email_change(
+        &self,
+        user_id: Uuid,
+        old: Option<&str>,
+        new: &str,
+        client_ip: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, AuthError> {
+        let (to_new, from_client) = self
+            .outbox
+            .recent_counts(new, client_ip, now - HOUR)
+            .await?;
+        let to_old = match old {
+            Some(old) => self.outbox.recent_counts(old, None, now - HOUR).await?.0,
+            None => 0,
+        };
+        if to_old >= self.per_address_per_hour || from_client >= self.per_client_per_hour {
+            tracing::info!(
+                kind = "mail_limit",
+                "mail request over the hourly limit: not sent"
+            );
+            return Ok(false);
+        }
+        let mut mails = Vec::with_capacity(2);
+        if let Some(old) = old {
+            mails.push(new_mail(
+                MailKind::EmailChangeRequested,
+                Some(user_id),
+                old,
+                client_ip,
+            ));
+        }
+        if to_new < self.per_address_per_hour {
+            mails.push(new_mail(
+                MailKind::EmailChange,
+                Some(user_id),
+                new,
+                client_ip,
+            ));
+        } else {
+            tracing::info!(
+                kind = "mail_limit",
+                "mail request over the hourly limit: not sent"
+            );
+        }
+        if mails.is_empty() {
+            return Ok(false);
+        }
+        self.outbox.enqueue_all(mails, now).await?;
+        self.written();
+        Ok(true)
+    }
+}
+
 pub fn new_mail(
     kind: MailKind,
     user_id: Option<Uuid>,

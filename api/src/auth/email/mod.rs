@@ -7,6 +7,7 @@
 //! for an address with no account costs exactly what one for a real account costs, and
 //! its answer is the same.
 
+pub mod change;
 pub mod kind;
 pub mod limits;
 pub mod notices;

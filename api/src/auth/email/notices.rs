@@ -19,7 +19,12 @@ impl Authenticator {
             MailKind::TotpEnabled | MailKind::TotpDisabled => notices.totp_changed,
             MailKind::PersonalTokenCreated => notices.personal_token_created,
             MailKind::NewDevice => notices.new_device,
-            MailKind::VerifyEmail | MailKind::PasswordReset => false,
+            // Parts of their flows, not optional notices.
+            MailKind::VerifyEmail
+            | MailKind::PasswordReset
+            | MailKind::EmailChange
+            | MailKind::EmailChangeRequested
+            | MailKind::EmailChangeTaken => false,
         }
     }
 

@@ -13,6 +13,8 @@ use crate::auth::secret::{OpaqueSecret, TokenHash};
 
 pub const VERIFY_PURPOSE: &str = "verify_email";
 pub const RESET_PURPOSE: &str = "password_reset";
+/// Confirms an email change; the token's `email` is the new address.
+pub const EMAIL_CHANGE_PURPOSE: &str = "email_change";
 
 /// Characters of a code: digits and capitals without 0, 1, I and O, which are misread.
 const CODE_ALPHABET: &[u8; 32] = b"23456789ABCDEFGHJKLMNPQRSTUVWXYZ";

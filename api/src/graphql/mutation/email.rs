@@ -1,9 +1,12 @@
-//! Accounts by email: proving an address and resetting a forgotten password.
+//! Accounts by email: proving an address, resetting a forgotten password, changing the
+//! address.
 
 use async_graphql::{Context, Object};
 
 use crate::auth::email::reset::ResetPasswordRequest;
-use crate::graphql::context::{authenticator, optional_principal, principal, request_context};
+use crate::graphql::context::{
+    authenticator, optional_principal, principal, request_context, step_up,
+};
 use crate::graphql::errors::ApiError;
 use crate::graphql::types::Secret;
 
@@ -84,6 +87,54 @@ impl EmailMutations {
                 otp: otp.map(Secret::into_inner),
                 client,
             })
+            .await?;
+        Ok(true)
+    }
+
+    /// Asks to change your email address to `newEmail`. Sends a confirmation link
+    /// (`public_url/confirm-email-change#token=...`) to the new address and a notice to
+    /// the current one (if it is verified); the address changes only when the link is
+    /// confirmed (`confirmEmailChange`). Answers `true` whether or not another account has
+    /// the new address (its owner gets a note instead, and nothing changes) and whether or
+    /// not the hourly mail limits let the mails through. A newer request voids the link of
+    /// an older one; changing the password voids it too. Needs a recent authentication: a
+    /// session that logged in (or called `reauthenticate`) within `reauth_window`, or
+    /// `password` (and `otp`) given here; otherwise `REAUTH_REQUIRED`. A malformed address,
+    /// or the account's current one, is `BAD_USER_INPUT`.
+    async fn change_email(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The new address (any letter case).")] new_email: String,
+        #[graphql(
+            secret,
+            desc = "Your password, when the session did not authenticate recently (see `reauthenticate`)."
+        )]
+        password: Option<Secret>,
+        #[graphql(
+            secret,
+            desc = "With `password`, when TOTP is on: a current code or a recovery code."
+        )]
+        otp: Option<Secret>,
+    ) -> Result<bool, ApiError> {
+        let who = principal(ctx).await?;
+        Ok(authenticator(ctx)?
+            .change_email(&who, &new_email, step_up(ctx, password, otp)?)
+            .await?)
+    }
+
+    /// Makes the address an email-change link was sent to the account's address, verified.
+    /// `token` is the token from the link's fragment (the frontend page POSTs it: opening
+    /// the link spends nothing); no login is needed. A token works once (of simultaneous
+    /// uses exactly one succeeds) and only for `verify_token_ttl`. An invalid, spent,
+    /// voided or expired token is `UNAUTHENTICATED`; `CONFLICT` when another account took
+    /// the address after the link was sent (the link stays usable until it expires).
+    async fn confirm_email_change(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(secret, desc = "The token from the confirmation link's fragment.")] token: Secret,
+    ) -> Result<bool, ApiError> {
+        authenticator(ctx)?
+            .confirm_email_change(&token.into_inner())
             .await?;
         Ok(true)
     }

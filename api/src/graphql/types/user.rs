@@ -22,8 +22,8 @@ pub struct User {
     pub password_expiration: Option<DateTime>,
     /// Whether logging in needs a one-time password.
     pub totp_enabled: bool,
-    /// Whether `email` was proved to reach the owner (`verifyEmail`, or a password reset
-    /// through it). False when there is no email.
+    /// Whether `email` was proved to reach the owner (`verifyEmail`, a password reset
+    /// through it, or `confirmEmailChange`, which sets it). False when there is no email.
     pub email_verified: bool,
     /// What the account may do.
     pub role: Role,
