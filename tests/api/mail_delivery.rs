@@ -148,7 +148,8 @@ async fn without_smtp_url_each_mail_is_an_eml_file_in_mail_dir() {
         files = std::fs::read_dir(&mail_dir)
             .map(|entries| entries.filter_map(Result::ok).map(|e| e.path()).collect())
             .unwrap_or_default();
-        if files.len() >= 2 {
+        // The worker makes each file private just after lettre writes it.
+        if files.len() >= 2 && files.iter().all(|file| is_private(file)) {
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -172,6 +173,9 @@ async fn without_smtp_url_each_mail_is_an_eml_file_in_mail_dir() {
         let mode = std::fs::metadata(&mail_dir).unwrap().permissions().mode();
         assert_eq!(mode & 0o077, 0, "the mail directory is the owner's alone");
     }
+    for file in &files {
+        assert!(is_private(file), "{} is the owner's alone", file.display());
+    }
     let token = reset_token.expect("a reset mail among the files");
     app.gql(
         crate::password_reset::RESET,
@@ -179,6 +183,20 @@ async fn without_smtp_url_each_mail_is_an_eml_file_in_mail_dir() {
     )
     .await
     .assert_ok();
+}
+
+/// Whether no one but the owner may read or write `file`.
+fn is_private(file: &std::path::Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::metadata(file).is_ok_and(|meta| meta.permissions().mode() & 0o077 == 0)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = file;
+        true
+    }
 }
 
 #[tokio::test]

@@ -103,6 +103,7 @@ impl MailTransport {
                     .map_err(|e| anyhow::anyhow!("writing the .eml file: {e}"))?;
                 // The path tells a developer where to look; the token stays in the file.
                 let path = dir.join(format!("{id}.eml"));
+                make_private(&path).context("mail_dir: making the .eml file the owner's alone")?;
                 tracing::info!(path = %path.display(), "mail written to a file (no smtp_url set)");
             }
         }
@@ -113,10 +114,22 @@ impl MailTransport {
 /// The mail directory holds live tokens until they are spent: only its owner may read it.
 fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
+    set_mode(dir, 0o700)
+}
+
+/// Each file too, so that a directory opened up later by hand (to share it with a mail
+/// viewer, say) does not open the tokens with it.
+fn make_private(file: &std::path::Path) -> std::io::Result<()> {
+    set_mode(file, 0o600)
+}
+
+fn set_mode(path: &std::path::Path, mode: u32) -> std::io::Result<()> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))?;
     }
+    #[cfg(not(unix))]
+    let _ = (path, mode);
     Ok(())
 }
