@@ -2,6 +2,7 @@
 
 use std::net::TcpListener;
 use std::sync::{Arc, Weak};
+use std::time::Duration;
 
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::{App, HttpServer, web};
@@ -17,12 +18,20 @@ use crate::graphql::build_schema;
 use crate::http::low_priority::LowPriorityLane;
 use crate::http::state::AppState;
 use crate::http::telemetry::RequestSpan;
+use crate::shutdown::Stopping;
 use crate::store::Store;
+
+/// The response header that names the instance (`instance_name`).
+pub const INSTANCE_HEADER: &str = "x-latchkey-instance";
 
 /// A server bound to its port and ready to run.
 pub struct Application {
     port: u16,
     server: Server,
+    stopping: Stopping,
+    /// Background tasks that must finish their round before the process exits.
+    workers: Vec<tokio::task::JoinHandle<()>>,
+    grace: Duration,
 }
 
 impl Application {
@@ -43,12 +52,14 @@ impl Application {
         // here, by name, and the secrets a run without a key left in the clear are sealed.
         store.seal_at_rest().await?;
         let auth = Arc::new(Authenticator::start(&settings, store.clone(), clock.clone()).await?);
-        crate::mail::worker::spawn(
+        let stopping = Stopping::default();
+        let mail_worker = crate::mail::worker::spawn(
             &settings.mail,
             store.outbox.clone(),
             clock,
             auth.mail_wake_signal(),
             Arc::downgrade(&auth),
+            stopping.watch(),
         )?;
         if let Some(admin) = &settings.admin {
             auth.ensure_admin(&admin.username, &admin.password).await?;
@@ -63,6 +74,8 @@ impl Application {
             .local_addr()
             .context("reading the bound address")?
             .port();
+        let grace = settings.shutdown_grace;
+        let instance = settings.instance_name.clone();
         let state = web::Data::new(AppState {
             settings: Arc::new(settings),
             store,
@@ -71,6 +84,7 @@ impl Application {
             apps,
             cors_origins,
             low_priority: LowPriorityLane::start()?,
+            stopping: stopping.clone(),
         });
         let server = HttpServer::new(move || {
             App::new()
@@ -82,13 +96,28 @@ impl Application {
                     crate::http::cors::complete_answer,
                 ))
                 .wrap(TracingLogger::<RequestSpan>::new())
+                .wrap(actix_web::middleware::Condition::new(
+                    instance.is_some(),
+                    actix_web::middleware::DefaultHeaders::new()
+                        .add((INSTANCE_HEADER, instance.clone().unwrap_or_default())),
+                ))
                 .app_data(state.clone())
                 .configure(crate::http::routes)
         })
+        // Signals are the `serve` command's business (`serve_until_signalled`), not the
+        // library's: a test process embedding servers keeps its Ctrl-C.
+        .disable_signals()
+        .shutdown_timeout(whole_seconds_up(grace))
         .listen(listener)
         .context("starting the HTTP server")?
         .run();
-        Ok(Application { port, server })
+        Ok(Application {
+            port,
+            server,
+            stopping,
+            workers: mail_worker.into_iter().collect(),
+            grace,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -100,8 +129,51 @@ impl Application {
         self.server.handle()
     }
 
+    /// Runs until stopped through [`Application::handle`], then lets the background
+    /// workers finish their round (within `shutdown_grace`).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let served = self.server.await;
+        self.stopping.begin();
+        let workers = futures_join_all(self.workers);
+        if tokio::time::timeout(self.grace, workers).await.is_err() {
+            tracing::warn!("background workers still busy after shutdown_grace: leaving them");
+        }
+        served
+    }
+
+    /// Runs until SIGTERM or SIGINT, then stops gracefully: no new connections,
+    /// `/ready` answers 503, requests in flight finish within `shutdown_grace`.
+    pub async fn serve_until_signalled(self) -> std::io::Result<()> {
+        let handle = self.server.handle();
+        let stopping = self.stopping.clone();
+        let grace = self.grace;
+        let signals = crate::shutdown::Signals::register()?;
+        tokio::spawn(async move {
+            let signal = signals.first().await;
+            tracing::info!(
+                signal,
+                grace_secs = grace.as_secs_f64(),
+                "stopping: finishing the requests in flight"
+            );
+            stopping.begin();
+            handle.stop(true).await;
+        });
+        let served = self.run_until_stopped().await;
+        tracing::info!("stopped");
+        served
+    }
+}
+
+/// actix takes its shutdown timeout in whole seconds; a grace of 1.5 s gets 2.
+fn whole_seconds_up(grace: Duration) -> u64 {
+    grace.as_secs() + u64::from(grace.subsec_nanos() > 0)
+}
+
+async fn futures_join_all(handles: Vec<tokio::task::JoinHandle<()>>) {
+    for handle in handles {
+        if let Err(e) = handle.await {
+            tracing::warn!(error = %e, "a background worker ended abnormally");
+        }
     }
 }
 

@@ -40,11 +40,30 @@ pub enum AuthError {
     BadInput { field: &'static str, reason: String },
     #[error("too many attempts")]
     RateLimited { retry_after_secs: u64 },
+    /// The database (or another component a request needs) does not answer: nothing
+    /// was decided, and the client may retry later.
+    #[error("service unavailable")]
+    Unavailable,
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
 
 impl AuthError {
+    /// Whether the database was out of reach somewhere in this error's causes: an
+    /// `Internal` error that wrapped a store error in context is still an outage, not a
+    /// fault.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            AuthError::Unavailable => true,
+            AuthError::Internal(cause) => cause.chain().any(|e| {
+                matches!(e.downcast_ref(), Some(StoreError::Unavailable(_)))
+                    || e.downcast_ref::<sea_orm::DbErr>()
+                        .is_some_and(crate::store::is_unavailable)
+            }),
+            _ => false,
+        }
+    }
+
     pub fn bad_input(field: &'static str, reason: impl Into<String>) -> Self {
         AuthError::BadInput {
             field,
@@ -57,6 +76,10 @@ impl From<StoreError> for AuthError {
     fn from(err: StoreError) -> Self {
         match err {
             StoreError::Conflict(field) => AuthError::Conflict(field),
+            StoreError::Unavailable(e) => {
+                tracing::warn!(error = %e, "database unavailable");
+                AuthError::Unavailable
+            }
             StoreError::Db(e) => AuthError::Internal(anyhow::Error::new(e).context("database")),
             StoreError::Corrupt(what) => {
                 AuthError::Internal(anyhow::anyhow!("corrupt row: {what}"))

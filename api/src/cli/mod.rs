@@ -103,7 +103,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             let bind = settings.bind.clone();
             let app = Application::build(settings).await?;
             tracing::info!(%bind, port = app.port(), "latchkey listening");
-            app.run_until_stopped()
+            app.serve_until_signalled()
                 .await
                 .context("server stopped with an error")
         }

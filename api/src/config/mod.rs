@@ -94,6 +94,15 @@ pub struct Settings {
     pub ip_failures_per_minute: u32,
     pub log_format: LogFormat,
     pub auto_migrate: bool,
+    /// After SIGTERM, how long in-flight requests (and the mail worker's round) may take
+    /// to finish before the process exits anyway.
+    pub shutdown_grace: Duration,
+    /// The longest a query waits for a database connection (or to open one) before it
+    /// fails with `SERVICE_UNAVAILABLE`: a database that is down answers fast, not late.
+    pub database_acquire_timeout: Duration,
+    /// Sent back in the `X-Latchkey-Instance` response header when set, so an operator
+    /// (and the cluster check) can tell which instance behind a balancer answered.
+    pub instance_name: Option<String>,
     pub hashing: HashingSettings,
     pub mail: mail::MailSettings,
 }
@@ -117,6 +126,12 @@ const LOCK_MAX_MAX: Duration = Duration::from_secs(24 * 60 * 60);
 /// life at.
 const KNOWN_DEVICE_TTL_MIN: Duration = Duration::from_secs(24 * 60 * 60);
 const KNOWN_DEVICE_TTL_MAX: Duration = Duration::from_secs(400 * 24 * 60 * 60);
+/// A stop that takes longer than this is a hang, not a drain.
+const SHUTDOWN_GRACE_MAX: Duration = Duration::from_secs(10 * 60);
+/// Shorter and a busy but healthy pool would refuse requests; longer and a request waits
+/// on a database that is gone for longer than a client waits for an answer.
+const ACQUIRE_TIMEOUT_MIN: Duration = Duration::from_millis(100);
+const ACQUIRE_TIMEOUT_MAX: Duration = Duration::from_secs(60);
 
 impl Settings {
     /// Defaults, then the configuration file, then the environment.
@@ -309,6 +324,28 @@ impl Settings {
                 "must start with sqlite: or postgres://",
             ));
         }
+        let shutdown_grace = parse_duration("shutdown_grace", &raw.shutdown_grace)?;
+        if shutdown_grace > SHUTDOWN_GRACE_MAX {
+            return Err(invalid("shutdown_grace", "must be at most 10m"));
+        }
+        let database_acquire_timeout =
+            parse_duration("database_acquire_timeout", &raw.database_acquire_timeout)?;
+        if !(ACQUIRE_TIMEOUT_MIN..=ACQUIRE_TIMEOUT_MAX).contains(&database_acquire_timeout) {
+            return Err(invalid(
+                "database_acquire_timeout",
+                "must lie between 100ms and 60s",
+            ));
+        }
+        let instance_name = match raw.instance_name.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(name) if is_instance_name(name) => Some(name.to_owned()),
+            Some(_) => {
+                return Err(invalid(
+                    "instance_name",
+                    "must be 1 to 64 characters: letters, digits, `.`, `_` and `-`",
+                ));
+            }
+        };
         let hashing = HashingSettings {
             memory_kib: raw.hash_memory_kib,
             iterations: raw.hash_iterations,
@@ -359,6 +396,9 @@ impl Settings {
             ip_failures_per_minute: raw.ip_failures_per_minute,
             log_format,
             auto_migrate: raw.auto_migrate,
+            shutdown_grace,
+            database_acquire_timeout,
+            instance_name,
             hashing,
             mail,
         })
@@ -385,6 +425,14 @@ impl Settings {
             Err(e) => unreachable!("test settings are invalid: {e}"),
         }
     }
+}
+
+/// An instance name fits in a response header as it is, and says nothing but a name.
+fn is_instance_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
 
 /// A path setting: an empty value means unset.

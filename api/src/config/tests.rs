@@ -211,3 +211,59 @@ fn an_unknown_key_in_the_file_is_refused() {
         Ok(())
     });
 }
+
+#[test]
+fn cluster_settings_default_to_a_thirty_second_grace_a_short_acquire_and_no_name() {
+    let s = Settings::from_raw(RawSettings::default()).unwrap();
+    assert_eq!(s.shutdown_grace, Duration::from_secs(30));
+    assert_eq!(s.database_acquire_timeout, Duration::from_secs(3));
+    assert_eq!(s.instance_name, None);
+}
+
+#[test]
+fn unusable_cluster_settings_name_themselves() {
+    let cases = [
+        RawSettings {
+            shutdown_grace: "11m".into(),
+            ..RawSettings::default()
+        },
+        RawSettings {
+            database_acquire_timeout: "10ms".into(),
+            ..RawSettings::default()
+        },
+        RawSettings {
+            database_acquire_timeout: "2m".into(),
+            ..RawSettings::default()
+        },
+        RawSettings {
+            instance_name: Some("a b".into()),
+            ..RawSettings::default()
+        },
+        RawSettings {
+            instance_name: Some("x\r\nSet-Cookie: y".into()),
+            ..RawSettings::default()
+        },
+        RawSettings {
+            instance_name: Some("n".repeat(65)),
+            ..RawSettings::default()
+        },
+    ];
+    let keys = [
+        "shutdown_grace",
+        "database_acquire_timeout",
+        "database_acquire_timeout",
+        "instance_name",
+        "instance_name",
+        "instance_name",
+    ];
+    for (raw, key) in cases.into_iter().zip(keys) {
+        let err = Settings::from_raw(raw).unwrap_err().to_string();
+        assert!(err.contains(key), "{key}: {err}");
+    }
+    let named = Settings::from_raw(RawSettings {
+        instance_name: Some(" node-1.eu_west ".into()),
+        ..RawSettings::default()
+    })
+    .unwrap();
+    assert_eq!(named.instance_name.as_deref(), Some("node-1.eu_west"));
+}

@@ -192,7 +192,14 @@ pub(crate) async fn principal(ctx: &Context<'_>) -> Result<Principal, ApiError> 
 pub(crate) async fn optional_principal(ctx: &Context<'_>) -> Result<Option<Principal>, ApiError> {
     match principal(ctx).await {
         Ok(p) => Ok(Some(p)),
-        Err(e) if e.code() == super::errors::code::INTERNAL_SERVER_ERROR => Err(e),
+        // A fault or an outage is not "no credential": the caller must not be served as
+        // anonymous because the database could not say who they are.
+        Err(e)
+            if e.code() == super::errors::code::INTERNAL_SERVER_ERROR
+                || e.code() == super::errors::code::SERVICE_UNAVAILABLE =>
+        {
+            Err(e)
+        }
         Err(_) => Ok(None),
     }
 }

@@ -143,6 +143,17 @@ impl From<&AuthError> for ApiError {
                     reauth_within_secs: Some(*within_secs),
                 };
             }
+            AuthError::Unavailable => (
+                code::SERVICE_UNAVAILABLE,
+                "the service is unavailable: try again in a few seconds".to_owned(),
+            ),
+            AuthError::Internal(_) if err.is_unavailable() => {
+                tracing::warn!(error = format!("{err:#}"), "database unavailable");
+                (
+                    code::SERVICE_UNAVAILABLE,
+                    "the service is unavailable: try again in a few seconds".to_owned(),
+                )
+            }
             AuthError::Internal(cause) => {
                 // The cause chain goes to the log only; the client learns nothing of it.
                 tracing::error!(error = format!("{cause:#}"), "internal error");
@@ -388,6 +399,25 @@ mod tests {
         )));
         assert_eq!(err.code(), code::INTERNAL_SERVER_ERROR);
         assert!(!err.message.contains("SELECT"));
+    }
+
+    #[test]
+    fn an_unreachable_database_is_service_unavailable_even_under_context() {
+        use sea_orm::{ConnAcquireErr, DbErr};
+        let direct = ApiError::from(AuthError::from(crate::store::StoreError::from(
+            DbErr::ConnectionAcquire(ConnAcquireErr::Timeout),
+        )));
+        assert_eq!(direct.code(), code::SERVICE_UNAVAILABLE);
+        let wrapped = ApiError::from(AuthError::Internal(
+            anyhow::Error::new(DbErr::ConnectionAcquire(ConnAcquireErr::Timeout))
+                .context("reading the session"),
+        ));
+        assert_eq!(wrapped.code(), code::SERVICE_UNAVAILABLE);
+        assert!(!wrapped.message.contains("pool"), "{}", wrapped.message);
+        let broken = ApiError::from(AuthError::Internal(anyhow::Error::new(DbErr::Custom(
+            "syntax".into(),
+        ))));
+        assert_eq!(broken.code(), code::INTERNAL_SERVER_ERROR);
     }
 
     #[test]

@@ -11,9 +11,11 @@ pub async fn health() -> HttpResponse {
     HttpResponse::Ok().json(json!({ "status": "ok" }))
 }
 
-/// The database answers.
+/// Not stopping, and the database answers: a balancer sends requests here only then.
 pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
-    if state.store.ping().await {
+    if state.stopping.has_begun() {
+        HttpResponse::ServiceUnavailable().json(json!({ "status": "stopping" }))
+    } else if state.store.ping().await {
         HttpResponse::Ok().json(json!({ "status": "ready" }))
     } else {
         HttpResponse::ServiceUnavailable().json(json!({ "status": "database unavailable" }))

@@ -22,4 +22,6 @@ pub struct AppState {
     pub cors_origins: Vec<Origin>,
     /// Where anonymous queries run: only on a core the request workers leave idle.
     pub low_priority: LowPriorityLane,
+    /// Set once the process has begun to stop: `/ready` then answers 503.
+    pub stopping: crate::shutdown::Stopping,
 }

@@ -69,11 +69,19 @@ impl MailWorker {
         })
     }
 
-    /// Runs until `alive` is gone (the application was dropped).
-    pub async fn run<T: Send + Sync>(self, wake: Arc<Notify>, alive: Weak<T>) {
+    /// Runs until `alive` is gone (the application was dropped) or `stop` turns true
+    /// (the process is stopping); a round already begun is finished first. A row claimed
+    /// by a round that never finishes (the process killed) is not lost: its claim lapses
+    /// and any instance takes it up.
+    pub async fn run<T: Send + Sync>(
+        self,
+        wake: Arc<Notify>,
+        alive: Weak<T>,
+        mut stop: tokio::sync::watch::Receiver<bool>,
+    ) {
         let mut last_prune: Option<DateTime<Utc>> = None;
         loop {
-            if alive.upgrade().is_none() {
+            if alive.upgrade().is_none() || *stop.borrow() {
                 return;
             }
             let handled = match self.round().await {
@@ -92,6 +100,7 @@ impl MailWorker {
                 tokio::select! {
                     () = wake.notified() => {}
                     () = tokio::time::sleep(self.settings.poll_interval) => {}
+                    _ = stop.changed() => {}
                 }
             }
         }
@@ -368,14 +377,14 @@ pub fn spawn<T: Send + Sync + 'static>(
     clock: Arc<dyn Clock>,
     wake: Arc<Notify>,
     alive: Weak<T>,
-) -> anyhow::Result<()> {
+    stop: tokio::sync::watch::Receiver<bool>,
+) -> anyhow::Result<Option<tokio::task::JoinHandle<()>>> {
     // Built even when this instance does not deliver, so a bad `mail_from`, `smtp_url` or
     // template stops every instance's start alike.
     let worker = MailWorker::new(settings, outbox, clock)?;
-    if settings.worker {
-        tokio::spawn(worker.run(wake, alive));
-    }
-    Ok(())
+    Ok(settings
+        .worker
+        .then(|| tokio::spawn(worker.run(wake, alive, stop))))
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ pub mod email_tokens;
 mod error;
 pub mod keys;
 pub mod known_devices;
+mod migration_lock;
 pub mod outbox;
 pub mod private_file;
 pub mod sealing;
@@ -21,7 +22,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use latchkey_migration::{Migrator, MigratorTrait as _};
-use sea_orm::{ConnectOptions, Database, DatabaseConnection};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbBackend};
 
 use crate::config::Settings;
 use secrecy::ExposeSecret as _;
@@ -30,7 +31,10 @@ use self::sealing::Sealer;
 use self::sealing::at_rest::Resealed;
 use self::sealing::key::SealingKey;
 
-pub use error::StoreError;
+pub use error::{StoreError, is_unavailable};
+
+/// How long a query waits for a connection when no setting says (the CLI's tests).
+const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// Connections in a SQLite pool: enough for every core to read at once, with some slack.
 const SQLITE_CONNECTIONS: u32 = 8;
@@ -113,6 +117,16 @@ impl Store {
 
     /// Connects, sealing and opening secrets with `sealer`.
     pub async fn connect_with(database_url: &str, sealer: Sealer) -> anyhow::Result<Store> {
+        Store::connect_timed(database_url, sealer, DEFAULT_ACQUIRE_TIMEOUT).await
+    }
+
+    /// Connects; a query waits at most `acquire_timeout` for a connection (opening one
+    /// included) before it fails as unavailable.
+    async fn connect_timed(
+        database_url: &str,
+        sealer: Sealer,
+        acquire_timeout: Duration,
+    ) -> anyhow::Result<Store> {
         let sqlite = database_url.starts_with("sqlite:");
         if sqlite {
             private_file::prepare_sqlite(database_url)?;
@@ -127,8 +141,8 @@ impl Store {
         }
         options
             .sqlx_logging(false) // statements carry hashes as parameters: keep them out of logs
-            .connect_timeout(Duration::from_secs(10))
-            .acquire_timeout(Duration::from_secs(10))
+            .connect_timeout(acquire_timeout)
+            .acquire_timeout(acquire_timeout)
             // By default the pool pings a connection every time it is handed out: a second
             // round trip for every query (on SQLite a second wake of the connection's
             // thread). Only a connection idle long enough for a proxy or firewall to have
@@ -177,18 +191,37 @@ impl Store {
             Some(path) => Sealer::with_key(SealingKey::from_file(path, "secret_key_file")?),
             None => Sealer::none(),
         };
-        let store = Store::connect_with(settings.database_url.expose_secret(), sealer).await?;
+        let store = Store::connect_timed(
+            settings.database_url.expose_secret(),
+            sealer,
+            settings.database_acquire_timeout,
+        )
+        .await?;
         if settings.auto_migrate {
             store.migrate().await?;
         }
         Ok(store)
     }
 
-    /// Applies pending migrations.
+    /// Applies pending migrations. On PostgreSQL under an advisory lock, so instances
+    /// started together on an empty database migrate once: the others wait for the lock,
+    /// then find nothing pending. SQLite needs no such lock: its writers already take
+    /// turns on the file's lock, and the migrator runs as one write transaction.
     pub async fn migrate(&self) -> anyhow::Result<()> {
-        Migrator::up(&*self.db.writer().await, None)
+        let writer = self.db.writer().await;
+        if writer.get_database_backend() != DbBackend::Postgres {
+            return Migrator::up(&*writer, None)
+                .await
+                .context("running migrations");
+        }
+        let lock = migration_lock::MigrationLock::take(writer.get_postgres_connection_pool())
             .await
-            .context("running migrations")
+            .context("taking the migration lock")?;
+        let migrated = Migrator::up(&*writer, None)
+            .await
+            .context("running migrations");
+        lock.release().await;
+        migrated
     }
 
     /// At start: refuses a database holding secrets sealed by another key (or sealed while
