@@ -15,6 +15,7 @@ use crate::auth::tokens::key_ring::RELOAD_INTERVAL;
 use crate::config::Settings;
 use crate::graphql::build_schema;
 use crate::http::low_priority::LowPriorityLane;
+use crate::http::request_identity;
 use crate::http::state::AppState;
 use crate::http::telemetry::RequestSpan;
 use crate::store::Store;
@@ -23,6 +24,8 @@ use crate::store::Store;
 pub struct Application {
     port: u16,
     server: Server,
+    /// The `metrics_bind` listener, when set: its port, and its server (already running).
+    metrics: Option<(u16, ServerHandle)>,
 }
 
 impl Application {
@@ -38,6 +41,9 @@ impl Application {
         clock: Arc<dyn Clock>,
     ) -> anyhow::Result<Application> {
         let cors_origins = crate::http::cors::configured_origins(&settings.cors_origins)?;
+        if settings.metrics {
+            crate::series::exporter::install()?;
+        }
         let store = Store::open(&settings).await?;
         // Before the keys are loaded: a database sealed by another key stops the start
         // here, by name, and the secrets a run without a key left in the clear are sealed.
@@ -72,6 +78,10 @@ impl Application {
             cors_origins,
             low_priority: LowPriorityLane::start()?,
         });
+        let metrics = match state.settings.metrics_bind.clone() {
+            Some(bind) if state.settings.metrics => Some(metrics_server(&bind, state.clone())?),
+            _ => None,
+        };
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(crate::http::cors::middleware(
@@ -82,17 +92,29 @@ impl Application {
                     crate::http::cors::complete_answer,
                 ))
                 .wrap(TracingLogger::<RequestSpan>::new())
+                // Outermost: the client's address and the request id are settled before
+                // the root span opens, and the id is stamped on every answer.
+                .wrap(actix_web::middleware::from_fn(request_identity::middleware))
                 .app_data(state.clone())
                 .configure(crate::http::routes)
         })
         .listen(listener)
         .context("starting the HTTP server")?
         .run();
-        Ok(Application { port, server })
+        Ok(Application {
+            port,
+            server,
+            metrics,
+        })
     }
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The `metrics_bind` listener's port, when there is one.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics.as_ref().map(|(port, _)| *port)
     }
 
     /// Stops the server: `handle().stop(true).await` drains in-flight requests.
@@ -101,8 +123,37 @@ impl Application {
     }
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let outcome = self.server.await;
+        // The metrics listener lives as long as the main one.
+        if let Some((_, metrics)) = self.metrics {
+            metrics.stop(true).await;
+        }
+        outcome
     }
+}
+
+/// The `metrics_bind` listener: `/metrics` alone, on one worker, started at once.
+fn metrics_server(bind: &str, state: web::Data<AppState>) -> anyhow::Result<(u16, ServerHandle)> {
+    let listener =
+        TcpListener::bind(bind).with_context(|| format!("binding metrics_bind {bind}"))?;
+    let port = listener
+        .local_addr()
+        .context("reading the metrics address")?
+        .port();
+    let server = HttpServer::new(move || {
+        App::new()
+            .wrap(TracingLogger::<RequestSpan>::new())
+            .wrap(actix_web::middleware::from_fn(request_identity::middleware))
+            .app_data(state.clone())
+            .configure(crate::http::metrics_routes)
+    })
+    .workers(1)
+    .listen(listener)
+    .context("starting the metrics server")?
+    .run();
+    let handle = server.handle();
+    tokio::spawn(server);
+    Ok((port, handle))
 }
 
 /// Re-reads the signing keys now and then, so a `latchkey keys rotate` run elsewhere makes

@@ -8,6 +8,7 @@ mod error;
 pub mod keys;
 pub mod known_devices;
 pub mod outbox;
+pub mod pool_stats;
 pub mod private_file;
 pub mod sealing;
 pub mod sessions;
