@@ -16,6 +16,7 @@ use crate::auth::tokens::key_ring::RELOAD_INTERVAL;
 use crate::config::Settings;
 use crate::graphql::build_schema;
 use crate::http::low_priority::LowPriorityLane;
+use crate::http::request_identity;
 use crate::http::state::AppState;
 use crate::http::telemetry::RequestSpan;
 use crate::shutdown::Stopping;
@@ -32,6 +33,8 @@ pub struct Application {
     /// Background tasks that must finish their round before the process exits.
     workers: Vec<tokio::task::JoinHandle<()>>,
     grace: Duration,
+    /// The `metrics_bind` listener, when set: its port, and its server (already running).
+    metrics: Option<(u16, ServerHandle)>,
 }
 
 impl Application {
@@ -47,6 +50,9 @@ impl Application {
         clock: Arc<dyn Clock>,
     ) -> anyhow::Result<Application> {
         let cors_origins = crate::http::cors::configured_origins(&settings.cors_origins)?;
+        if settings.metrics {
+            crate::series::exporter::install()?;
+        }
         let store = Store::open(&settings).await?;
         // Before the keys are loaded: a database sealed by another key stops the start
         // here, by name, and the secrets a run without a key left in the clear are sealed.
@@ -86,6 +92,10 @@ impl Application {
             low_priority: LowPriorityLane::start()?,
             stopping: stopping.clone(),
         });
+        let metrics = match state.settings.metrics_bind.clone() {
+            Some(bind) if state.settings.metrics => Some(metrics_server(&bind, state.clone())?),
+            _ => None,
+        };
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(crate::http::cors::middleware(
@@ -101,6 +111,9 @@ impl Application {
                     actix_web::middleware::DefaultHeaders::new()
                         .add((INSTANCE_HEADER, instance.clone().unwrap_or_default())),
                 ))
+                // Outermost: the client's address and the request id are settled before
+                // the root span opens, and the id is stamped on every answer.
+                .wrap(actix_web::middleware::from_fn(request_identity::middleware))
                 .app_data(state.clone())
                 .configure(crate::http::routes)
         })
@@ -117,11 +130,17 @@ impl Application {
             stopping,
             workers: mail_worker.into_iter().collect(),
             grace,
+            metrics,
         })
     }
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The `metrics_bind` listener's port, when there is one.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics.as_ref().map(|(port, _)| *port)
     }
 
     /// Stops the server: `handle().stop(true).await` drains in-flight requests.
@@ -134,6 +153,10 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let served = self.server.await;
         self.stopping.begin();
+        // The metrics listener lives as long as the main one.
+        if let Some((_, metrics)) = self.metrics {
+            metrics.stop(true).await;
+        }
         let workers = futures_join_all(self.workers);
         if tokio::time::timeout(self.grace, workers).await.is_err() {
             tracing::warn!("background workers still busy after shutdown_grace: leaving them");
@@ -175,6 +198,30 @@ async fn futures_join_all(handles: Vec<tokio::task::JoinHandle<()>>) {
             tracing::warn!(error = %e, "a background worker ended abnormally");
         }
     }
+}
+
+/// The `metrics_bind` listener: `/metrics` alone, on one worker, started at once.
+fn metrics_server(bind: &str, state: web::Data<AppState>) -> anyhow::Result<(u16, ServerHandle)> {
+    let listener =
+        TcpListener::bind(bind).with_context(|| format!("binding metrics_bind {bind}"))?;
+    let port = listener
+        .local_addr()
+        .context("reading the metrics address")?
+        .port();
+    let server = HttpServer::new(move || {
+        App::new()
+            .wrap(TracingLogger::<RequestSpan>::new())
+            .wrap(actix_web::middleware::from_fn(request_identity::middleware))
+            .app_data(state.clone())
+            .configure(crate::http::metrics_routes)
+    })
+    .workers(1)
+    .listen(listener)
+    .context("starting the metrics server")?
+    .run();
+    let handle = server.handle();
+    tokio::spawn(server);
+    Ok((port, handle))
 }
 
 /// Re-reads the signing keys now and then, so a `latchkey keys rotate` run elsewhere makes

@@ -212,6 +212,8 @@ fn assert_no_token(value: &Value, whole: &Value) {
 pub struct TestApp {
     pub address: String,
     pub port: u16,
+    /// The `metrics_bind` listener's port, when the settings ask for one.
+    pub metrics_port: Option<u16>,
     pub client: reqwest::Client,
     /// The server's time: real time until a test moves it (`app.clock.advance(..)`). Kept
     /// across `restart` and shared with `another_instance`: one deployment, one time.
@@ -264,6 +266,7 @@ impl TestApp {
         let mut app = Self {
             address: String::new(),
             port: 0,
+            metrics_port: None,
             client,
             clock,
             database_url,
@@ -283,6 +286,7 @@ impl TestApp {
             .await
             .expect("the application builds");
         self.port = application.port();
+        self.metrics_port = application.metrics_port();
         self.address = format!("http://127.0.0.1:{}", self.port);
         let handle = application.handle();
         let (stop, stopped) = oneshot::channel::<()>();

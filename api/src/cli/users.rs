@@ -1,6 +1,6 @@
 //! `latchkey user add|delete|list|set-role`: accounts, for operators.
 
-use std::io::BufRead as _;
+use std::io::{BufRead as _, IsTerminal as _};
 use std::sync::Arc;
 
 use anyhow::Context as _;
@@ -17,8 +17,9 @@ use crate::store::Store;
 
 #[derive(Debug, Subcommand)]
 pub(super) enum UserCommand {
-    /// Create an account. The password is read from LATCHKEY_NEW_PASSWORD, else from the
-    /// first line of standard input; never from an argument, where it would show in `ps`.
+    /// Create an account. The password is read from LATCHKEY_NEW_PASSWORD, else typed at
+    /// the terminal without echo (twice) when standard input is one, else from the first
+    /// line of standard input; never from an argument, where it would show in `ps`.
     Add {
         #[arg(long)]
         username: String,
@@ -138,9 +139,15 @@ pub(super) async fn run(command: UserCommand, settings: &Settings) -> anyhow::Re
     Ok(())
 }
 
+/// The new account's password: `LATCHKEY_NEW_PASSWORD`, else typed at the terminal
+/// (twice, without echo) when standard input is one, else the first line of standard
+/// input (for scripts and tests).
 fn new_password() -> anyhow::Result<String> {
     if let Ok(password) = std::env::var("LATCHKEY_NEW_PASSWORD") {
         return Ok(password);
+    }
+    if std::io::stdin().is_terminal() {
+        return prompt_password();
     }
     let mut line = String::new();
     std::io::stdin()
@@ -150,6 +157,24 @@ fn new_password() -> anyhow::Result<String> {
     let password = line.trim_end_matches(['\n', '\r']).to_owned();
     if password.is_empty() {
         anyhow::bail!("no password: set LATCHKEY_NEW_PASSWORD or write it on standard input");
+    }
+    Ok(password)
+}
+
+fn prompt_password() -> anyhow::Result<String> {
+    let password =
+        rpassword::prompt_password("Password: ").context("reading the password at the terminal")?;
+    if password.is_empty() {
+        anyhow::bail!("no password given");
+    }
+    let again = rpassword::prompt_password("Password again: ")
+        .context("reading the password at the terminal")?;
+    // Constant time like every other comparison of secrets, though only the typist is timed.
+    if !bool::from(subtle::ConstantTimeEq::ct_eq(
+        again.as_bytes(),
+        password.as_bytes(),
+    )) {
+        anyhow::bail!("the two passwords differ");
     }
     Ok(password)
 }

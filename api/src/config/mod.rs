@@ -5,8 +5,10 @@
 //! setting that is wrong, so a bad configuration stops the start with a clear message.
 
 pub mod mail;
+mod proxies;
 mod query_limits;
 mod raw;
+mod secret_files;
 mod values;
 
 use std::path::{Path, PathBuf};
@@ -17,8 +19,9 @@ use figment::providers::{Env, Format, Serialized, Toml};
 
 use secrecy::SecretString;
 
+pub use proxies::ForwardedHeader;
 use raw::NON_SETTING_VARS;
-pub use raw::RawSettings;
+pub use raw::{DEFAULT_DATABASE_URL, RawSettings};
 pub use values::{
     BootstrapAdmin, ConfigError, CookieSettings, HashingSettings, LogFormat, SameSite,
 };
@@ -59,6 +62,13 @@ pub struct Settings {
     /// entries). The HTTP layer parses them at start and names this setting if one is not
     /// an origin.
     pub cors_origins: Vec<String>,
+    /// Peers whose `forwarded_header` is believed about the client's address (empty: none).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    pub forwarded_header: ForwardedHeader,
+    /// Whether `/metrics` is served at all.
+    pub metrics: bool,
+    /// Where `/metrics` is served instead of the main listener, if set.
+    pub metrics_bind: Option<String>,
     pub api_keys_required: bool,
     pub graphiql: bool,
     pub introspection: bool,
@@ -160,7 +170,20 @@ impl Settings {
     }
 
     /// Checks every value, naming the first setting that is wrong.
-    pub fn from_raw(raw: RawSettings) -> Result<Settings, ConfigError> {
+    pub fn from_raw(mut raw: RawSettings) -> Result<Settings, ConfigError> {
+        secret_files::apply(&mut raw)?;
+        let database_url = raw
+            .database_url
+            .take()
+            .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
+        let trusted_proxies = proxies::parse_trusted(&raw.trusted_proxies)?;
+        let forwarded_header = proxies::parse_header(&raw.forwarded_header)?;
+        let metrics_bind = raw
+            .metrics_bind
+            .as_deref()
+            .map(str::trim)
+            .filter(|b| !b.is_empty())
+            .map(str::to_owned);
         query_limits::check(&raw)?;
         let mail = mail::parse(&raw)?;
         let access_token_ttl = parse_duration("access_token_ttl", &raw.access_token_ttl)?;
@@ -312,12 +335,12 @@ impl Settings {
             "json" => LogFormat::Json,
             _ => return Err(invalid("log_format", "must be `text` or `json`")),
         };
-        if raw.database_url.trim().is_empty() {
+        if database_url.trim().is_empty() {
             return Err(invalid("database_url", "must not be empty"));
         }
-        if !(raw.database_url.starts_with("sqlite:")
-            || raw.database_url.starts_with("postgres://")
-            || raw.database_url.starts_with("postgresql://"))
+        if !(database_url.starts_with("sqlite:")
+            || database_url.starts_with("postgres://")
+            || database_url.starts_with("postgresql://"))
         {
             return Err(invalid(
                 "database_url",
@@ -358,7 +381,7 @@ impl Settings {
 
         Ok(Settings {
             bind: raw.bind,
-            database_url: raw.database_url.into(),
+            database_url: database_url.into(),
             access_token_ttl,
             session_ttl,
             session_retention,
@@ -374,6 +397,10 @@ impl Settings {
             secret_key_file,
             cookies,
             cors_origins,
+            trusted_proxies,
+            forwarded_header,
+            metrics: raw.metrics,
+            metrics_bind,
             api_keys_required: raw.api_keys_required,
             graphiql: raw.graphiql,
             introspection: raw.introspection,
@@ -409,7 +436,7 @@ impl Settings {
     pub fn for_tests(database_url: impl Into<String>) -> Settings {
         let raw = RawSettings {
             bind: "127.0.0.1:0".into(),
-            database_url: database_url.into(),
+            database_url: Some(database_url.into()),
             cookie_secure: false,
             // Mail written by tests that do not read it goes to the temporary directory,
             // never into the working tree.

@@ -4,6 +4,9 @@ use serde::{Deserialize, Serialize};
 
 use super::values::HashingSettings;
 
+/// The database used when neither `database_url` nor `database_url_file` is set.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://latchkey.db?mode=rwc";
+
 /// Environment variables with the `LATCHKEY_` prefix that are not settings.
 pub(super) const NON_SETTING_VARS: &[&str] = &["config", "new_password"];
 
@@ -13,7 +16,9 @@ pub(super) const NON_SETTING_VARS: &[&str] = &["config", "new_password"];
 #[serde(deny_unknown_fields, default)]
 pub struct RawSettings {
     pub bind: String,
-    pub database_url: String,
+    /// Unset: `DEFAULT_DATABASE_URL` (so `database_url_file` can tell "not set").
+    pub database_url: Option<String>,
+    pub database_url_file: Option<String>,
     pub access_token_ttl: String,
     pub session_ttl: String,
     pub session_retention: String,
@@ -24,6 +29,7 @@ pub struct RawSettings {
     pub signup: bool,
     pub admin_username: Option<String>,
     pub admin_password: Option<String>,
+    pub admin_password_file: Option<String>,
     pub issuer: String,
     pub audience: String,
     pub signing_key_file: Option<String>,
@@ -35,6 +41,10 @@ pub struct RawSettings {
     pub cookie_device_name: String,
     pub known_device_ttl: String,
     pub cors_origins: String,
+    pub trusted_proxies: String,
+    pub forwarded_header: String,
+    pub metrics: bool,
+    pub metrics_bind: Option<String>,
     pub api_keys_required: bool,
     pub graphiql: bool,
     pub introspection: bool,
@@ -64,6 +74,7 @@ pub struct RawSettings {
     pub hash_parallelism: u32,
     pub hash_concurrency: usize,
     pub smtp_url: Option<String>,
+    pub smtp_url_file: Option<String>,
     pub smtp_password_file: Option<String>,
     pub mail_from: String,
     pub mail_dir: String,
@@ -93,7 +104,8 @@ impl Default for RawSettings {
         let hashing = HashingSettings::default();
         Self {
             bind: "127.0.0.1:8080".into(),
-            database_url: "sqlite://latchkey.db?mode=rwc".into(),
+            database_url: None,
+            database_url_file: None,
             access_token_ttl: "15m".into(),
             session_ttl: "30d".into(),
             session_retention: "30d".into(),
@@ -104,6 +116,7 @@ impl Default for RawSettings {
             signup: true,
             admin_username: None,
             admin_password: None,
+            admin_password_file: None,
             issuer: "latchkey".into(),
             audience: "latchkey".into(),
             signing_key_file: None,
@@ -115,6 +128,10 @@ impl Default for RawSettings {
             cookie_device_name: "latchkey_device".into(),
             known_device_ttl: "90d".into(),
             cors_origins: String::new(),
+            trusted_proxies: String::new(),
+            forwarded_header: "x-forwarded-for".into(),
+            metrics: true,
+            metrics_bind: None,
             api_keys_required: false,
             graphiql: true,
             introspection: true,
@@ -144,6 +161,7 @@ impl Default for RawSettings {
             hash_parallelism: hashing.parallelism,
             hash_concurrency: hashing.concurrency,
             smtp_url: None,
+            smtp_url_file: None,
             smtp_password_file: None,
             mail_from: "Latchkey <latchkey@localhost>".into(),
             mail_dir: "./latchkey-mail/".into(),

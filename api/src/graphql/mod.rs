@@ -9,6 +9,7 @@ mod introspection;
 mod limits;
 mod mutation;
 pub mod operation_kinds;
+mod operation_metrics;
 mod parsed_documents;
 mod query;
 pub mod types;
@@ -31,8 +32,12 @@ pub type LatchkeySchema = Schema<Query, Mutation, EmptySubscription>;
 
 /// The schema the server runs.
 pub fn build_schema(settings: &Settings, auth: Arc<Authenticator>) -> LatchkeySchema {
-    let mut builder = Schema::build(Query, Mutation::default(), EmptySubscription)
-        .data(auth)
+    let mut builder = Schema::build(Query, Mutation::default(), EmptySubscription).data(auth);
+    if settings.metrics {
+        // Outermost: its time covers every other extension's work too.
+        builder = builder.extension(operation_metrics::OperationMetrics);
+    }
+    builder = builder
         .extension(errors::ErrorCodes::default())
         // No `limit_depth` / `limit_complexity`: `DocumentLimits` replaces them (see there).
         .extension(limits::DocumentLimits::from_settings(settings));

@@ -1,21 +1,28 @@
 //! The root span of every request: method, path (never the query string, which may carry
-//! `access_token`), a request id, and the status.
+//! `access_token`), the request id and client address `request_identity` settled, and the
+//! status. Every log line inside the request carries these fields.
 
-use actix_web::Error;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::{Error, HttpMessage as _};
 use tracing::Span;
 use tracing_actix_web::RootSpanBuilder;
+
+use super::request_identity::{ClientAddress, RequestId};
 
 pub struct RequestSpan;
 
 impl RootSpanBuilder for RequestSpan {
     fn on_request_start(request: &ServiceRequest) -> Span {
+        let extensions = request.extensions();
+        let request_id = extensions.get::<RequestId>().map_or("-", RequestId::as_str);
+        let client = extensions.get::<ClientAddress>().map(|a| a.0);
         tracing::info_span!(
             "request",
             method = %request.method(),
             path = %request.path(),
-            request_id = %uuid::Uuid::new_v4(),
+            request_id = %request_id,
+            client = client.map(tracing::field::display),
             status = tracing::field::Empty,
         )
     }

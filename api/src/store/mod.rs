@@ -9,6 +9,7 @@ pub mod keys;
 pub mod known_devices;
 mod migration_lock;
 pub mod outbox;
+pub mod pool_stats;
 pub mod private_file;
 pub mod sealing;
 pub mod sessions;

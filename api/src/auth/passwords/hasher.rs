@@ -115,6 +115,7 @@ impl PasswordHasher {
         &self,
         work: impl FnOnce(&mut HashMemory) -> T + Send + 'static,
     ) -> Result<T, AuthError> {
+        let queued = crate::series::record::QueuedHash::enter();
         let permit = self
             .permits
             .clone()
@@ -125,6 +126,7 @@ impl PasswordHasher {
         let (reply, answer) = tokio::sync::oneshot::channel();
         self.threads.submit(Box::new(move |memory| {
             let _permit = permit;
+            queued.started();
             // The caller may have gone while the hash waited (a dropped request): then
             // there is nobody to hash for, or to tell.
             if !reply.is_closed() {

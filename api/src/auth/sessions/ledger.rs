@@ -17,6 +17,7 @@ use super::step_up::AuthenticationMethod;
 use super::token_mode::TokenMode;
 use crate::auth::client::ClientMeta;
 use crate::auth::error::AuthError;
+use crate::series::record::{RefreshOutcome, refresh as count_refresh};
 use crate::store::sessions::{NewSession, SessionRow, Sessions};
 use crate::store::users::UserRow;
 
@@ -192,6 +193,7 @@ impl SessionLedger {
                 )
                 .await?;
             if won {
+                count_refresh(RefreshOutcome::Rotated);
                 return Ok(Rotated { session, successor });
             }
             // Another refresh superseded it a moment ago: judge it as superseded then, with
@@ -208,6 +210,7 @@ impl SessionLedger {
                 // logs in again.
                 let seed = record.successor_seed.ok_or(UNKNOWN_REFRESH_TOKEN)?;
                 let successor = token.successor(&SuccessorSeed::from_stored(seed.0));
+                count_refresh(RefreshOutcome::Grace);
                 Ok(Rotated { session, successor })
             }
             Presented::Reused => {
@@ -215,6 +218,7 @@ impl SessionLedger {
                     .revoke(session.id, "refresh_token_reused", now)
                     .await?;
                 tracing::warn!(session_id = %session.id, user_id = %session.user_id, "refresh token reused: session revoked");
+                count_refresh(RefreshOutcome::ReuseDetected);
                 Err(AuthError::RefreshTokenReused)
             }
         }

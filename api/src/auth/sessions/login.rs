@@ -30,6 +30,12 @@ pub struct LoginRequest {
 impl Authenticator {
     /// Checks the password and opens a session.
     pub async fn login(&self, request: LoginRequest) -> Result<SessionTokens, AuthError> {
+        let outcome = self.checked_login(request).await;
+        crate::series::record::login(&outcome);
+        outcome
+    }
+
+    async fn checked_login(&self, request: LoginRequest) -> Result<SessionTokens, AuthError> {
         let id = LoginId::parse(request.username.as_deref(), request.email.as_deref())?;
         let password = Password::presented(request.password, "password")?;
         let row = self.accounts.find_by_login(&id).await?;

@@ -6,6 +6,7 @@ use crate::auth::authenticator::Authenticator;
 use crate::auth::error::AuthError;
 use crate::auth::secret::{ExposeSecret as _, SecretString};
 use crate::auth::throttle::address_budget::ThrottledAction;
+use crate::series::record::{self, RefreshOutcome};
 
 /// Where the presented refresh token came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,6 +45,9 @@ impl Authenticator {
         self.throttle
             .charge(ThrottledAction::Refresh, ip, self.now())?;
         let outcome = self.rotate(presented.expose_secret(), source, mode).await;
+        if matches!(outcome, Err(AuthError::Unauthenticated(_))) {
+            record::refresh(RefreshOutcome::Invalid);
+        }
         if !matches!(
             outcome,
             Err(AuthError::Unauthenticated(_) | AuthError::RefreshTokenReused)

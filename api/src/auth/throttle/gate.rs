@@ -15,6 +15,7 @@ use uuid::Uuid;
 use super::account_lock::{FailureRecord, LockSchedule};
 use super::address_budget::{ClientKey, Counts, IpLimiter, ThrottledAction};
 use crate::auth::error::AuthError;
+use crate::series::record::{self, Lockout};
 use crate::store::throttle::{Admission, Ending, LoginThrottle, Reservation};
 
 /// Forgotten failure counts are deleted at most this often per instance.
@@ -136,7 +137,10 @@ impl Throttle {
         now: DateTime<Utc>,
     ) -> Result<LoginAttempt, AuthError> {
         if let Some(key) = client(ip) {
-            self.login.attempt(key, now).map_err(rate_limited)?;
+            self.login.attempt(key, now).map_err(|wait| {
+                record::lockout(Lockout::Address);
+                rate_limited(wait)
+            })?;
         }
         let Some(account) = account else {
             return Ok(LoginAttempt { held: None });
@@ -147,6 +151,7 @@ impl Throttle {
             }),
             // Refused before anything was tried: the address is not charged for it.
             Ok(Some(wait)) => {
+                record::lockout(Lockout::Account);
                 self.refund_login(ip, now);
                 Err(rate_limited(wait))
             }

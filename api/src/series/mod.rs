@@ -1,0 +1,12 @@
+//! Prometheus metrics: the series Latchkey records, and the recorder that keeps them.
+//!
+//! Domain code records through the `metrics` crate's macros (a facade: without an
+//! installed recorder they do nothing) using the names and label values here, so no
+//! layer below HTTP knows how the numbers leave the process. The recorder is global to
+//! the process; `exporter` installs it when `/metrics` is served, and the HTTP layer
+//! renders it (`http/metrics_endpoint.rs`). Gauges of things held elsewhere (database
+//! pool, outboxes) are sampled at scrape time rather than tracked on every change.
+
+pub mod exporter;
+pub mod names;
+pub mod record;
