@@ -5,6 +5,7 @@
 //! setting that is wrong, so a bad configuration stops the start with a clear message.
 
 pub mod mail;
+mod webauthn;
 mod query_limits;
 mod raw;
 mod values;
@@ -19,6 +20,7 @@ use secrecy::SecretString;
 
 use raw::NON_SETTING_VARS;
 pub use raw::RawSettings;
+pub use webauthn::WebauthnSettings;
 pub use values::{
     BootstrapAdmin, ConfigError, CookieSettings, HashingSettings, LogFormat, SameSite,
 };
@@ -96,6 +98,7 @@ pub struct Settings {
     pub auto_migrate: bool,
     pub hashing: HashingSettings,
     pub mail: mail::MailSettings,
+    pub webauthn: webauthn::WebauthnSettings,
 }
 
 /// Access tokens live between these bounds, so `expires` (milliseconds) fits a GraphQL `Int`.
@@ -148,6 +151,7 @@ impl Settings {
     pub fn from_raw(raw: RawSettings) -> Result<Settings, ConfigError> {
         query_limits::check(&raw)?;
         let mail = mail::parse(&raw)?;
+        let webauthn = webauthn::parse(&raw)?;
         let access_token_ttl = parse_duration("access_token_ttl", &raw.access_token_ttl)?;
         if !(ACCESS_TTL_MIN..=ACCESS_TTL_MAX).contains(&access_token_ttl) {
             return Err(invalid("access_token_ttl", "must lie between 10s and 24h"));
@@ -361,6 +365,7 @@ impl Settings {
             auto_migrate: raw.auto_migrate,
             hashing,
             mail,
+            webauthn,
         })
     }
 
