@@ -62,6 +62,7 @@ fn secrets_in_the_domain_are_redacted() {
         email: None,
         password: secret(),
         otp: Some(secret()),
+        passkey: None,
         mode: TokenMode::Json,
         client: ClientMeta::default(),
         device_cookie: Some(secret()),

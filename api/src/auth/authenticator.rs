@@ -13,6 +13,8 @@ use super::accounts::directory::AccountDirectory;
 use super::clock::Clock;
 use super::email::limits::MailRequests;
 use super::known_devices::registry::KnownDevices;
+use super::passkeys::RelyingParty;
+use super::passkeys::stored::PasskeyFactor;
 use super::passwords::expiry::PasswordAge;
 use super::passwords::hasher::PasswordHasher;
 use super::passwords::stored::StoredPasswords;
@@ -45,6 +47,7 @@ pub struct Authenticator {
     pub(super) known_devices: KnownDevices,
     pub(super) totp: TotpFactor,
     pub(super) mail: MailRequests,
+    pub(super) passkeys: PasskeyFactor,
 }
 
 impl Authenticator {
@@ -93,6 +96,11 @@ impl Authenticator {
                 store.outbox.clone(),
                 store.email_tokens.clone(),
                 &settings.mail,
+            ),
+            passkeys: PasskeyFactor::new(
+                RelyingParty::new(&settings.webauthn)?,
+                store.passkeys.clone(),
+                store.webauthn_challenges.clone(),
             ),
             clock,
         })

@@ -10,6 +10,8 @@
 //! - [`known_devices`]: device cookies, so an account's lock does not lock out its owner's
 //!   own browsers.
 //! - [`totp`]: the second factor: TOTP keys, enrolment, recovery codes.
+//! - [`passkeys`]: WebAuthn credentials: registration, login (first factor, or in place
+//!   of a one-time password), listing, renaming, deleting.
 //! - [`personal_tokens`]: long-lived `lk_` tokens a user makes for scripts.
 //! - [`apps`]: project API keys, their origins and the in-memory registry.
 //! - [`email`]: address verification, password reset and security notices (mail is
@@ -31,6 +33,7 @@ pub mod clock;
 pub mod email;
 pub mod error;
 pub mod known_devices;
+pub mod passkeys;
 pub mod passwords;
 pub mod personal_tokens;
 pub mod principal;

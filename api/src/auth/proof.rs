@@ -4,6 +4,8 @@
 //! The throttle is consulted before anything is checked; a wrong password, and a wrong
 //! one-time password, count as failures against the account; a missing one-time password
 //! (the first step of a two-step login) counts for nothing; a success forgets the failures.
+//! A passkey assertion may stand in for the one-time password; a refused one counts like
+//! a wrong code.
 
 use uuid::Uuid;
 
@@ -25,6 +27,8 @@ pub(crate) struct Claim<'a> {
     pub password: &'a Password,
     pub otp: Option<&'a str>,
     pub ip: Option<&'a str>,
+    /// A passkey assertion offered in place of `otp` (login's second step).
+    pub passkey: Option<serde_json::Value>,
 }
 
 /// An account whose owner has proved who they are.
@@ -46,6 +50,7 @@ impl Authenticator {
             password,
             otp,
             ip,
+            passkey,
         } = claim;
         let attempt = self
             .throttle
@@ -65,9 +70,14 @@ impl Authenticator {
                 return Err(AuthError::InvalidCredentials);
             }
         };
-        if let Err(e) = self.totp.check(&account, otp, self.now()).await {
+        let with_passkey = passkey.is_some();
+        let second = match passkey {
+            Some(response) => self.passkey_second_factor(&account, response).await,
+            None => self.totp.check(&account, otp, self.now()).await,
+        };
+        if let Err(e) = second {
             match e {
-                AuthError::InvalidOtp => {
+                AuthError::InvalidOtp | AuthError::Unauthenticated(_) => {
                     self.throttle.login_failed(attempt, ip, self.now()).await;
                 }
                 _ => {
@@ -79,7 +89,9 @@ impl Authenticator {
         }
         self.throttle.login_succeeded(attempt, self.now()).await;
         self.throttle.refund_login(ip, self.now());
-        let method = if account.totp_enabled_at.is_some() {
+        let method = if with_passkey {
+            AuthenticationMethod::PasswordAndPasskey
+        } else if account.totp_enabled_at.is_some() {
             AuthenticationMethod::PasswordAndOtp
         } else {
             AuthenticationMethod::Password

@@ -10,6 +10,7 @@ mod query_limits;
 mod raw;
 mod secret_files;
 mod values;
+mod webauthn;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -26,6 +27,7 @@ pub use values::{
     BootstrapAdmin, ConfigError, CookieSettings, HashingSettings, LogFormat, SameSite,
 };
 use values::{cookie_name, invalid, parse_duration};
+pub use webauthn::WebauthnSettings;
 
 /// The configuration file read when neither `--config` nor `LATCHKEY_CONFIG` names one.
 pub const DEFAULT_CONFIG_FILE: &str = "latchkey.toml";
@@ -115,6 +117,7 @@ pub struct Settings {
     pub instance_name: Option<String>,
     pub hashing: HashingSettings,
     pub mail: mail::MailSettings,
+    pub webauthn: webauthn::WebauthnSettings,
 }
 
 /// Access tokens live between these bounds, so `expires` (milliseconds) fits a GraphQL `Int`.
@@ -186,6 +189,7 @@ impl Settings {
             .map(str::to_owned);
         query_limits::check(&raw)?;
         let mail = mail::parse(&raw)?;
+        let webauthn = webauthn::parse(&raw)?;
         let access_token_ttl = parse_duration("access_token_ttl", &raw.access_token_ttl)?;
         if !(ACCESS_TTL_MIN..=ACCESS_TTL_MAX).contains(&access_token_ttl) {
             return Err(invalid("access_token_ttl", "must lie between 10s and 24h"));
@@ -428,6 +432,7 @@ impl Settings {
             instance_name,
             hashing,
             mail,
+            webauthn,
         })
     }
 

@@ -97,6 +97,9 @@ pub struct RawSettings {
     pub notify_totp_changed: bool,
     pub notify_personal_token_created: bool,
     pub notify_new_device: bool,
+    pub webauthn_rp_id: String,
+    pub webauthn_origins: String,
+    pub webauthn_rp_name: String,
 }
 
 impl Default for RawSettings {
@@ -184,6 +187,9 @@ impl Default for RawSettings {
             notify_totp_changed: true,
             notify_personal_token_created: true,
             notify_new_device: true,
+            webauthn_rp_id: "localhost".into(),
+            webauthn_origins: "http://localhost".into(),
+            webauthn_rp_name: "Latchkey".into(),
         }
     }
 }

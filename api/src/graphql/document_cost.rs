@@ -23,6 +23,8 @@ use async_graphql::{Name, Pos};
 /// successors; a verification code guessed twenty times per request, or twenty mails
 /// requested by one, would multiply what the limits allow. So are the step-up operations,
 /// which may be given the password (`addAuthHeader`, `enrollTotp`), and `reauthenticate`.
+/// The passkey finishes check a signature and spend a challenge: aliased, sixteen copies
+/// of one assertion would race for its challenge inside one request.
 pub const CREDENTIAL_FIELDS: &[&str] = &[
     "login",
     "register",
@@ -39,6 +41,12 @@ pub const CREDENTIAL_FIELDS: &[&str] = &[
     "resetPassword",
     "changeEmail",
     "confirmEmailChange",
+    "startPasskeyRegistration",
+    "finishPasskeyRegistration",
+    "finishPasskeyLogin",
+    "deletePasskey",
+    "startPasskeySignup",
+    "finishPasskeySignup",
 ];
 
 /// The root fields whose subtrees describe the schema rather than data.

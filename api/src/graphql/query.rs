@@ -2,7 +2,7 @@ use async_graphql::{Context, Object};
 
 use super::context::{authenticator, principal};
 use super::errors::ApiError;
-use super::types::{AuthHeader, AuthPolicy, Session, User};
+use super::types::{AuthHeader, AuthPolicy, Passkey, Session, User};
 
 /// Read operations.
 #[derive(Default)]
@@ -51,5 +51,12 @@ impl Query {
         let who = principal(ctx).await?;
         let sessions = authenticator(ctx)?.sessions(&who).await?;
         Ok(sessions.into_iter().map(Into::into).collect())
+    }
+
+    /// Your passkeys, oldest first. Requires authentication.
+    async fn passkeys(&self, ctx: &Context<'_>) -> Result<Vec<Passkey>, ApiError> {
+        let who = principal(ctx).await?;
+        let passkeys = authenticator(ctx)?.passkeys(&who).await?;
+        Ok(passkeys.into_iter().map(Into::into).collect())
     }
 }

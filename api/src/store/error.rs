@@ -38,6 +38,8 @@ impl From<DbErr> for StoreError {
             Some(SqlErr::UniqueConstraintViolation(detail)) => {
                 StoreError::Conflict(if detail.contains("email") {
                     "email"
+                } else if detail.contains("passkeys") {
+                    "passkey"
                 } else if detail.contains("auth_headers") || detail.contains("apps") {
                     "name"
                 } else {

@@ -9,6 +9,7 @@ pub mod keys;
 pub mod known_devices;
 mod migration_lock;
 pub mod outbox;
+pub mod passkeys;
 pub mod pool_stats;
 pub mod private_file;
 pub mod sealing;
@@ -17,6 +18,7 @@ pub mod throttle;
 pub mod totp;
 mod unique;
 pub mod users;
+pub mod webauthn_challenges;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -107,6 +109,8 @@ pub struct Store {
     pub totp: totp::Totp,
     pub outbox: outbox::Outbox,
     pub email_tokens: email_tokens::EmailTokens,
+    pub passkeys: passkeys::Passkeys,
+    pub webauthn_challenges: webauthn_challenges::WebauthnChallenges,
 }
 
 impl Store {
@@ -179,6 +183,8 @@ impl Store {
             totp: totp::Totp::new(db.clone(), sealer.clone()),
             outbox: outbox::Outbox::new(db.clone()),
             email_tokens: email_tokens::EmailTokens::new(db.clone()),
+            passkeys: passkeys::Passkeys::new(db.clone()),
+            webauthn_challenges: webauthn_challenges::WebauthnChallenges::new(db.clone()),
             db,
             sealer,
         }

@@ -10,6 +10,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::outbox::{NewMail, enqueue_on};
+use super::passkeys::{NewPasskey, passkey_model};
 use super::unique::UniqueRow as _;
 use super::{Db, StoreError};
 
@@ -49,6 +50,17 @@ impl Users {
     /// Inserts an account, and in the same transaction the mail that welcomes it (the
     /// address verification); a taken username or email is `Conflict`.
     pub async fn insert(&self, new: NewUser, mail: Option<NewMail>) -> Result<UserRow, StoreError> {
+        self.insert_with(new, mail, None).await
+    }
+
+    /// As [`Users::insert`], with the account's first passkey in the same transaction (a
+    /// passwordless sign-up): the account never exists without a way to log in.
+    pub async fn insert_with(
+        &self,
+        new: NewUser,
+        mail: Option<NewMail>,
+        passkey: Option<NewPasskey>,
+    ) -> Result<UserRow, StoreError> {
         let now = new.now;
         let row = user::ActiveModel {
             id: Set(new.id),
@@ -67,6 +79,12 @@ impl Users {
         let writer = self.db.writer().await;
         let txn = writer.begin().await?;
         let row = row.insert(&txn).await?;
+        if let Some(passkey) = passkey {
+            let (_, model) = passkey_model(passkey);
+            latchkey_entity::passkey::Entity::insert(model)
+                .exec_without_returning(&txn)
+                .await?;
+        }
         if let Some(mail) = mail {
             enqueue_on(&txn, mail, now).await?;
         }

@@ -59,6 +59,16 @@ impl AccountDirectory {
         Ok(self.users.insert(new, mail).await?)
     }
 
+    /// Inserts a new account with its first passkey, in one transaction.
+    pub async fn insert_with_passkey(
+        &self,
+        new: NewUser,
+        mail: Option<NewMail>,
+        passkey: crate::store::passkeys::NewPasskey,
+    ) -> Result<UserRow, AuthError> {
+        Ok(self.users.insert_with(new, mail, Some(passkey)).await?)
+    }
+
     /// `false` when the account no longer exists.
     pub async fn set_role(&self, id: Uuid, role: Role) -> Result<bool, AuthError> {
         Ok(self.users.set_role(id, role.as_str()).await?)

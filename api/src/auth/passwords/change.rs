@@ -67,6 +67,7 @@ impl Authenticator {
                 password: &current,
                 otp: request.otp.as_ref().map(ExposeSecret::expose_secret),
                 ip,
+                passkey: None,
             })
             .await?
             .account;

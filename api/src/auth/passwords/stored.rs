@@ -33,7 +33,12 @@ impl StoredPasswords {
         password: &Password,
         account: Option<&UserRow>,
     ) -> Result<Verification, AuthError> {
-        let stored = account.map(|row| row.password_hash.expose());
+        // An account made by a passwordless sign-up keeps an empty hash: it is checked
+        // like an unknown account (the dummy hash), so it takes the same time and no
+        // password matches.
+        let stored = account
+            .map(|row| row.password_hash.expose())
+            .filter(|hash| !hash.is_empty());
         let verification = self.hasher.verify(password.expose(), stored).await?;
         match (verification, password.as_typed()) {
             (Verification::Mismatch, Some(typed)) => {

@@ -8,10 +8,13 @@ use crate::auth::authenticator::Authenticator;
 use crate::auth::client::ClientMeta;
 use crate::auth::email::kind::MailKind;
 use crate::auth::error::AuthError;
+use crate::auth::known_devices::registry::KnownDevice;
 use crate::auth::passwords::password::Password;
 use crate::auth::proof::Claim;
 use crate::auth::secret::{ExposeSecret, SecretString};
+use crate::auth::sessions::step_up::AuthenticationMethod;
 use crate::auth::throttle::account_lock::account_throttle_key;
+use crate::store::users::UserRow;
 
 /// A login attempt, as it arrived.
 #[derive(Debug)]
@@ -21,6 +24,9 @@ pub struct LoginRequest {
     pub password: SecretString,
     /// The one-time password or a recovery code; looked at only when TOTP is on.
     pub otp: Option<SecretString>,
+    /// A passkey assertion (`toJSON()`) in place of `otp`, from a ceremony started with
+    /// `startPasskeyLogin` for this account.
+    pub passkey: Option<serde_json::Value>,
     pub mode: TokenMode,
     pub client: ClientMeta,
     /// The device cookie the browser sent, if any (see `known_devices`).
@@ -58,6 +64,7 @@ impl Authenticator {
                 password: &password,
                 otp: request.otp.as_ref().map(ExposeSecret::expose_secret),
                 ip: request.client.ip.as_deref(),
+                passkey: request.passkey,
             })
             .await?;
         let method = proven.method;
@@ -67,15 +74,35 @@ impl Authenticator {
         }
         // Every factor is right, so the failures are forgotten even if the password has
         // expired: the owner has proved who they are, and `changePassword` is next.
-        let now = self.now();
-        let account = self.accounts.view(&row);
-        if account.password_expires_at.is_some_and(|at| at <= now) {
+        if self
+            .accounts
+            .view(&row)
+            .password_expires_at
+            .is_some_and(|at| at <= self.now())
+        {
             return Err(AuthError::PasswordExpired);
         }
+        self.open_login_session(row, method, request.mode, request.client, device)
+            .await
+    }
+
+    /// What every way of logging in does once the account has proved itself (`login`,
+    /// `finishPasskeyLogin`): the verified-address rule, a new session and its tokens, the
+    /// device remembered, and the new-device notice.
+    pub(crate) async fn open_login_session(
+        &self,
+        row: UserRow,
+        method: AuthenticationMethod,
+        mode: TokenMode,
+        client: ClientMeta,
+        device: Option<KnownDevice>,
+    ) -> Result<SessionTokens, AuthError> {
+        let now = self.now();
+        let account = self.accounts.view(&row);
         self.check_email_verified(&row)?;
         let session = self
             .sessions
-            .open(account.id, request.mode, method, request.client, now)
+            .open(account.id, mode, method, client, now)
             .await?;
         let access = self.tokens.mint(account.id, session.id, now)?;
         let new_device = device.is_none();
@@ -89,7 +116,7 @@ impl Authenticator {
             access,
             refresh: session.refresh,
             session_id: session.id,
-            mode: request.mode,
+            mode,
             session_expires_at: session.expires_at,
         })
     }

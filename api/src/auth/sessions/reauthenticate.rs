@@ -36,6 +36,7 @@ impl Authenticator {
                 password: &password,
                 otp: otp.as_ref().map(|otp| otp.expose_secret()),
                 ip,
+                passkey: None,
             })
             .await?;
         if proven.needs_rehash {

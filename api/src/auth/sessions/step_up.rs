@@ -28,6 +28,10 @@ pub enum AuthenticationMethod {
     Password,
     /// The password and a TOTP code or a recovery code.
     PasswordAndOtp,
+    /// A passkey with user verification: possession and a PIN or biometric, two factors.
+    Passkey,
+    /// The password and, in place of a one-time password, a passkey.
+    PasswordAndPasskey,
 }
 
 impl AuthenticationMethod {
@@ -35,6 +39,8 @@ impl AuthenticationMethod {
         match self {
             AuthenticationMethod::Password => "password",
             AuthenticationMethod::PasswordAndOtp => "password+otp",
+            AuthenticationMethod::Passkey => "passkey",
+            AuthenticationMethod::PasswordAndPasskey => "password+passkey",
         }
     }
 }
@@ -105,6 +111,7 @@ impl Authenticator {
                 password: &password,
                 otp: otp.as_ref().map(|otp| otp.expose_secret()),
                 ip: ip.as_deref(),
+                passkey: None,
             })
             .await?;
             return Ok(());

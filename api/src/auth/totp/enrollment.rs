@@ -77,6 +77,7 @@ impl Authenticator {
             password: &password,
             otp: Some(otp.expose_secret()),
             ip,
+            passkey: None,
         })
         .await?;
         let was_on = self.totp.disable(who.user_id).await?;

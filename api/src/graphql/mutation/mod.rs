@@ -1,6 +1,7 @@
 mod accounts;
 mod auth_headers;
 mod email;
+mod passkeys;
 mod sessions;
 mod totp;
 
@@ -14,4 +15,5 @@ pub struct Mutation(
     auth_headers::AuthHeaderMutations,
     totp::TotpMutations,
     email::EmailMutations,
+    passkeys::PasskeyMutations,
 );

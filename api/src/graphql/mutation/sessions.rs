@@ -33,6 +33,7 @@ impl SessionMutations {
                 email: input.email,
                 password: input.password.into_inner(),
                 otp: input.otp.map(Secret::into_inner),
+                passkey: input.passkey.map(|json| json.0),
                 mode: input.mode.unwrap_or(TokenMode::Json).into(),
                 client: request.client.clone(),
                 device_cookie: request.device_cookie.clone(),
@@ -163,7 +164,7 @@ impl SessionMutations {
 }
 
 /// Records the tokens for delivery and builds the body.
-fn issue(ctx: &Context<'_>, tokens: &SessionTokens) -> Result<AuthPayload, ApiError> {
+pub(super) fn issue(ctx: &Context<'_>, tokens: &SessionTokens) -> Result<AuthPayload, ApiError> {
     let auth = authenticator(ctx)?;
     // `access_token_ttl` is validated to at most 24 h, so milliseconds fit an i32.
     let ttl_ms = i32::try_from(auth.access_token_ttl().as_millis()).unwrap_or(i32::MAX);

@@ -57,7 +57,27 @@ pub struct LoginInput {
     /// The current one-time password, when the account has TOTP enabled.
     #[graphql(secret)]
     pub otp: Option<Secret>,
+    /// In place of `otp`: a passkey assertion, the `toJSON()` of the credential
+    /// `navigator.credentials.get` returned for options from
+    /// `startPasskeyLogin(username)` for this account. A refused one is `UNAUTHENTICATED`
+    /// and counts toward the lock like a wrong code.
+    pub passkey: Option<async_graphql::Json<serde_json::Value>>,
     /// How to deliver the tokens.
     #[graphql(default_with = "Some(TokenMode::Json)")]
     pub mode: Option<TokenMode>,
+}
+
+/// A new account without a password (`startPasskeySignup`).
+#[derive(InputObject, Debug)]
+pub struct PasskeySignupInput {
+    /// 3 to 64 ASCII letters, digits, `.`, `_` or `-`; unique without regard to case.
+    pub username: String,
+    /// Optional email address; stored lower-cased, unique.
+    pub email: Option<String>,
+    /// Given name.
+    pub firstname: Option<String>,
+    /// Family name.
+    pub lastname: Option<String>,
+    /// A name for the passkey (1 to 64 characters); "Passkey" when left out.
+    pub passkey_name: Option<String>,
 }
