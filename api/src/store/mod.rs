@@ -2,6 +2,7 @@
 //! and take the owner where there is one, so an unscoped query is hard to write.
 
 pub mod apps;
+pub mod auth_events;
 pub mod auth_headers;
 pub mod email_tokens;
 mod error;
@@ -102,6 +103,7 @@ pub struct Store {
     pub totp: totp::Totp,
     pub outbox: outbox::Outbox,
     pub email_tokens: email_tokens::EmailTokens,
+    pub auth_events: auth_events::AuthEvents,
 }
 
 impl Store {
@@ -164,6 +166,7 @@ impl Store {
             totp: totp::Totp::new(db.clone(), sealer.clone()),
             outbox: outbox::Outbox::new(db.clone()),
             email_tokens: email_tokens::EmailTokens::new(db.clone()),
+            auth_events: auth_events::AuthEvents::new(db.clone()),
             db,
             sealer,
         }
