@@ -14,6 +14,7 @@ use super::error::AuthError;
 use super::passwords::hasher::Verification;
 use super::passwords::password::Password;
 use super::sessions::step_up::AuthenticationMethod;
+use super::throttle::gate::FailureEvents;
 use crate::store::users::UserRow;
 
 /// What a caller offers as proof of an account.
@@ -29,6 +30,9 @@ pub(crate) struct Claim<'a> {
     pub ip: Option<&'a str>,
     /// A passkey assertion offered in place of `otp` (login's second step).
     pub passkey: Option<serde_json::Value>,
+    /// What a failure records in the event log (`login` only); the `reason` detail is
+    /// added here.
+    pub failure_events: Option<FailureEvents>,
 }
 
 /// An account whose owner has proved who they are.
@@ -51,6 +55,7 @@ impl Authenticator {
             otp,
             ip,
             passkey,
+            failure_events,
         } = claim;
         let attempt = self
             .throttle
@@ -66,7 +71,12 @@ impl Authenticator {
         let account = match (account, verification) {
             (Some(account), Verification::Match | Verification::MatchNeedsRehash) => account,
             _ => {
-                self.throttle.login_failed(attempt, ip, self.now()).await;
+                let events = failure_events.map(|e| e.because("password"));
+                let journal = self
+                    .throttle
+                    .login_failed_recording(attempt, ip, self.now(), events)
+                    .await;
+                self.publish(journal);
                 return Err(AuthError::InvalidCredentials);
             }
         };
@@ -78,7 +88,13 @@ impl Authenticator {
         if let Err(e) = second {
             match e {
                 AuthError::InvalidOtp | AuthError::Unauthenticated(_) => {
-                    self.throttle.login_failed(attempt, ip, self.now()).await;
+                    let reason = if with_passkey { "passkey" } else { "otp" };
+                    let events = failure_events.map(|e| e.because(reason));
+                    let journal = self
+                        .throttle
+                        .login_failed_recording(attempt, ip, self.now(), events)
+                        .await;
+                    self.publish(journal);
                 }
                 _ => {
                     self.throttle.login_abandoned(attempt).await;

@@ -2,6 +2,7 @@
 //! and take the owner where there is one, so an unscoped query is hard to write.
 
 pub mod apps;
+pub mod auth_events;
 pub mod auth_headers;
 pub mod email_tokens;
 mod error;
@@ -111,6 +112,7 @@ pub struct Store {
     pub email_tokens: email_tokens::EmailTokens,
     pub passkeys: passkeys::Passkeys,
     pub webauthn_challenges: webauthn_challenges::WebauthnChallenges,
+    pub auth_events: auth_events::AuthEvents,
 }
 
 impl Store {
@@ -185,6 +187,7 @@ impl Store {
             email_tokens: email_tokens::EmailTokens::new(db.clone()),
             passkeys: passkeys::Passkeys::new(db.clone()),
             webauthn_challenges: webauthn_challenges::WebauthnChallenges::new(db.clone()),
+            auth_events: auth_events::AuthEvents::new(db.clone()),
             db,
             sealer,
         }

@@ -20,11 +20,13 @@ use crate::auth::client::ClientMeta;
 use crate::auth::email::kind::MailKind;
 use crate::auth::email::limits::new_mail;
 use crate::auth::error::AuthError;
+use crate::auth::events::{AuthEventKind, NewAuthEvent};
 use crate::auth::secret::SecretString;
 use crate::auth::sessions::issued::SessionTokens;
 use crate::auth::sessions::step_up::AuthenticationMethod;
 use crate::auth::sessions::token_mode::TokenMode;
 use crate::auth::throttle::address_budget::ThrottledAction;
+use crate::store::auth_events::Journal;
 use crate::store::passkeys::NewPasskey;
 use crate::store::users::NewUser;
 
@@ -196,6 +198,13 @@ impl Authenticator {
             )
         });
         let has_mail = verification.is_some();
+        let mut journal = Journal::of(
+            NewAuthEvent::new(AuthEventKind::AccountCreated, now)
+                .user(id)
+                .detail("role", Role::User.as_str())
+                .client(&request.client)
+                .detail("by", "passkey_signup"),
+        );
         let row = self
             .accounts
             .insert_with_passkey(
@@ -223,8 +232,10 @@ impl Authenticator {
                     user_verified: flags.user_verified,
                     now,
                 },
+                &mut journal,
             )
             .await?;
+        self.publish(journal);
         if has_mail {
             self.mail.written();
         }

@@ -37,6 +37,7 @@ impl Authenticator {
                 otp: otp.as_ref().map(|otp| otp.expose_secret()),
                 ip,
                 passkey: None,
+                failure_events: None,
             })
             .await?;
         if proven.needs_rehash {

@@ -1,8 +1,10 @@
 //! Refreshing: rotating a refresh token and minting a new access token for its session.
 
 use super::issued::SessionTokens;
+use super::ledger::Rotation;
 use super::token_mode::TokenMode;
 use crate::auth::authenticator::Authenticator;
+use crate::auth::client::ClientMeta;
 use crate::auth::error::AuthError;
 use crate::auth::secret::{ExposeSecret as _, SecretString};
 use crate::auth::throttle::address_budget::ThrottledAction;
@@ -33,8 +35,9 @@ impl Authenticator {
         presented: &SecretString,
         source: RefreshSource,
         mode: Option<TokenMode>,
-        ip: Option<&str>,
+        client: &ClientMeta,
     ) -> Result<SessionTokens, AuthError> {
+        let ip = client.ip.as_deref();
         if source == RefreshSource::Cookie && mode == Some(TokenMode::Json) {
             return Err(AuthError::bad_input(
                 "mode",
@@ -44,7 +47,9 @@ impl Authenticator {
         }
         self.throttle
             .charge(ThrottledAction::Refresh, ip, self.now())?;
-        let outcome = self.rotate(presented.expose_secret(), source, mode).await;
+        let outcome = self
+            .rotate(presented.expose_secret(), source, mode, client)
+            .await;
         if matches!(outcome, Err(AuthError::Unauthenticated(_))) {
             record::refresh(RefreshOutcome::Invalid);
         }
@@ -63,9 +68,16 @@ impl Authenticator {
         presented: &str,
         source: RefreshSource,
         mode: Option<TokenMode>,
+        client: &ClientMeta,
     ) -> Result<SessionTokens, AuthError> {
         let now = self.now();
-        let rotated = self.sessions.rotate(presented, now).await?;
+        let rotated = match self.sessions.rotate(presented, client, now).await? {
+            Rotation::Rotated(rotated) => rotated,
+            Rotation::Reused(journal) => {
+                self.publish(journal);
+                return Err(AuthError::RefreshTokenReused);
+            }
+        };
         let session = rotated.session;
         let row = self
             .accounts

@@ -112,6 +112,7 @@ impl Authenticator {
                 otp: otp.as_ref().map(|otp| otp.expose_secret()),
                 ip: ip.as_deref(),
                 passkey: None,
+                failure_events: None,
             })
             .await?;
             return Ok(());
