@@ -14,21 +14,30 @@ const ORIGIN: &str = "http://localhost:5173";
 const START_REGISTRATION: &str =
     "mutation S($name: String!) { startPasskeyRegistration(name: $name) }";
 const FINISH_REGISTRATION: &str = "mutation F($response: JSON!) { finishPasskeyRegistration(response: $response) { id name aaguid model backupEligible backedUp userVerified created lastUsedAt } }";
-const START_LOGIN: &str = "mutation S($username: String) { startPasskeyLogin(username: $username) }";
+const START_LOGIN: &str =
+    "mutation S($username: String) { startPasskeyLogin(username: $username) }";
 const FINISH_LOGIN: &str = "mutation F($response: JSON!, $mode: TokenMode) { finishPasskeyLogin(response: $response, mode: $mode) { accessToken refreshToken tokenType expires user { id username } credentials { identityId token refreshToken } } }";
 const PASSKEYS: &str = "query { passkeys { id name aaguid model lastUsedAt } }";
 
 /// A registered user with a fresh login (so registration needs no password) and a
 /// passkey registered from `authenticator`; returns the user, its access token and the
 /// new passkey.
-async fn user_with_passkey(app: &TestApp, authenticator: &mut SoftwarePasskey) -> (TestUser, String, Value) {
+async fn user_with_passkey(
+    app: &TestApp,
+    authenticator: &mut SoftwarePasskey,
+) -> (TestUser, String, Value) {
     let (user, payload) = app.signed_in_user().await;
     let token = str_field(&payload, "accessToken").to_owned();
     let passkey = register_passkey(app, &token, authenticator, "Laptop").await;
     (user, token, passkey)
 }
 
-async fn register_passkey(app: &TestApp, token: &str, authenticator: &mut SoftwarePasskey, name: &str) -> Value {
+async fn register_passkey(
+    app: &TestApp,
+    token: &str,
+    authenticator: &mut SoftwarePasskey,
+    name: &str,
+) -> Value {
     let options = app
         .gql_with_token(token, START_REGISTRATION, json!({ "name": name }))
         .await
@@ -67,8 +76,14 @@ async fn registration_options_are_what_the_browser_parses() {
     assert_eq!(options["rp"]["id"], "localhost");
     assert!(options["challenge"].as_str().is_some_and(|c| c.len() >= 43));
     assert!(options["user"]["id"].is_string());
-    assert_eq!(options["authenticatorSelection"]["residentKey"], "preferred");
-    assert_eq!(options["authenticatorSelection"]["userVerification"], "required");
+    assert_eq!(
+        options["authenticatorSelection"]["residentKey"],
+        "preferred"
+    );
+    assert_eq!(
+        options["authenticatorSelection"]["userVerification"],
+        "required"
+    );
 }
 
 #[tokio::test]
@@ -92,11 +107,19 @@ async fn a_passkey_logs_in_without_a_username_in_every_mode() {
     let (user, _, _) = user_with_passkey(&app, &mut authenticator).await;
     for mode in ["JSON", "COOKIE", "SESSION"] {
         let options = login_options(&app, None).await;
-        assert!(options.get("allowCredentials").is_none_or(|list| list.as_array().is_some_and(Vec::is_empty)));
+        assert!(
+            options
+                .get("allowCredentials")
+                .is_none_or(|list| list.as_array().is_some_and(Vec::is_empty))
+        );
         let response = authenticator.get(&options).await;
         let answer = finish_login(&app, &response, mode).await;
         let payload = &answer.assert_ok()["finishPasskeyLogin"];
-        assert_eq!(payload["user"]["username"], user.username.as_str(), "{mode}");
+        assert_eq!(
+            payload["user"]["username"],
+            user.username.as_str(),
+            "{mode}"
+        );
         assert_eq!(payload["tokenType"], "Bearer");
         match mode {
             "JSON" => {
@@ -124,13 +147,20 @@ async fn a_session_mode_passkey_login_sets_the_cookies_login_sets() {
     let mut authenticator = SoftwarePasskey::new(ORIGIN);
     let (user, _, _) = user_with_passkey(&app, &mut authenticator).await;
     let browser = Browser::new(&app);
-    let options = browser.post(START_LOGIN, json!({})).await.assert_ok()["startPasskeyLogin"].clone();
+    let options =
+        browser.post(START_LOGIN, json!({})).await.assert_ok()["startPasskeyLogin"].clone();
     let response = authenticator.get(&options).await;
     let answer = browser
-        .post(FINISH_LOGIN, json!({ "response": response, "mode": "SESSION" }))
+        .post(
+            FINISH_LOGIN,
+            json!({ "response": response, "mode": "SESSION" }),
+        )
         .await;
     answer.assert_ok();
-    assert!(browser.cookie(ACCESS_COOKIE).is_some(), "the access cookie is set");
+    assert!(
+        browser.cookie(ACCESS_COOKIE).is_some(),
+        "the access cookie is set"
+    );
     let me = browser.me().await;
     assert_eq!(me.assert_ok()["me"]["username"], user.username.as_str());
 }
@@ -141,13 +171,25 @@ async fn a_username_lists_the_accounts_passkeys() {
     let mut authenticator = SoftwarePasskey::new(ORIGIN);
     let (user, _, _) = user_with_passkey(&app, &mut authenticator).await;
     let options = login_options(&app, Some(&user.username)).await;
-    assert_eq!(options["allowCredentials"].as_array().map(Vec::len), Some(1));
+    assert_eq!(
+        options["allowCredentials"].as_array().map(Vec::len),
+        Some(1)
+    );
     let response = authenticator.get(&options).await;
     let answer = finish_login(&app, &response, "JSON").await;
-    assert_eq!(answer.assert_ok()["finishPasskeyLogin"]["user"]["username"], user.username.as_str());
-    let token = app.login_username(&user).await["accessToken"].as_str().unwrap().to_owned();
+    assert_eq!(
+        answer.assert_ok()["finishPasskeyLogin"]["user"]["username"],
+        user.username.as_str()
+    );
+    let token = app.login_username(&user).await["accessToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let listed = app.gql_with_token(&token, PASSKEYS, json!({})).await;
-    assert!(listed.assert_ok()["passkeys"][0]["lastUsedAt"].is_string(), "the use is recorded");
+    assert!(
+        listed.assert_ok()["passkeys"][0]["lastUsedAt"].is_string(),
+        "the use is recorded"
+    );
 }
 
 #[tokio::test]
@@ -200,7 +242,10 @@ async fn sixteen_parallel_finishes_of_one_challenge_let_exactly_one_in() {
         .filter(|a| a.body["data"]["finishPasskeyLogin"].is_object())
         .count();
     assert_eq!(won, 1, "{answers:#?}");
-    for answer in answers.iter().filter(|a| !a.body["data"]["finishPasskeyLogin"].is_object()) {
+    for answer in answers
+        .iter()
+        .filter(|a| !a.body["data"]["finishPasskeyLogin"].is_object())
+    {
         answer.assert_error("UNAUTHENTICATED", 401);
     }
 }
@@ -285,15 +330,23 @@ async fn a_registration_challenge_of_another_account_is_refused() {
     let (_, alice) = app.signed_in_user().await;
     let (_, bob) = app.signed_in_user().await;
     let options = app
-        .gql_with_token(str_field(&alice, "accessToken"), START_REGISTRATION, json!({ "name": "A" }))
+        .gql_with_token(
+            str_field(&alice, "accessToken"),
+            START_REGISTRATION,
+            json!({ "name": "A" }),
+        )
         .await
         .assert_ok()["startPasskeyRegistration"]
         .clone();
     let mut authenticator = SoftwarePasskey::new(ORIGIN);
     let response = authenticator.create(&options).await;
-    app.gql_with_token(str_field(&bob, "accessToken"), FINISH_REGISTRATION, json!({ "response": response }))
-        .await
-        .assert_error("UNAUTHENTICATED", 401);
+    app.gql_with_token(
+        str_field(&bob, "accessToken"),
+        FINISH_REGISTRATION,
+        json!({ "response": response }),
+    )
+    .await
+    .assert_error("UNAUTHENTICATED", 401);
 }
 
 #[tokio::test]
@@ -301,9 +354,13 @@ async fn registration_needs_a_recent_authentication() {
     let app = TestApp::spawn().await;
     let (_, payload) = app.signed_in_user().await;
     app.clock.advance(std::time::Duration::from_secs(301));
-    app.gql_with_token(str_field(&payload, "accessToken"), START_REGISTRATION, json!({ "name": "A" }))
-        .await
-        .assert_error("REAUTH_REQUIRED", 401);
+    app.gql_with_token(
+        str_field(&payload, "accessToken"),
+        START_REGISTRATION,
+        json!({ "name": "A" }),
+    )
+    .await
+    .assert_error("REAUTH_REQUIRED", 401);
 }
 
 #[tokio::test]
@@ -324,13 +381,19 @@ async fn passkeys_are_renamed_and_deleted_by_their_owner_only() {
     let id = passkey["id"].as_str().unwrap();
     let rename = "mutation R($id: ID!, $name: String!) { renamePasskey(id: $id, name: $name) }";
     let delete = "mutation D($id: ID!) { deletePasskey(id: $id) }";
-    let answer = app.gql_with_token(other, rename, json!({ "id": id, "name": "Mine" })).await;
+    let answer = app
+        .gql_with_token(other, rename, json!({ "id": id, "name": "Mine" }))
+        .await;
     assert_eq!(answer.assert_ok()["renamePasskey"], false);
     let answer = app.gql_with_token(other, delete, json!({ "id": id })).await;
     assert_eq!(answer.assert_ok()["deletePasskey"], false);
-    let answer = app.gql_with_token(&token, rename, json!({ "id": id, "name": "Phone" })).await;
+    let answer = app
+        .gql_with_token(&token, rename, json!({ "id": id, "name": "Phone" }))
+        .await;
     assert_eq!(answer.assert_ok()["renamePasskey"], true);
-    let answer = app.gql_with_token(&token, delete, json!({ "id": id })).await;
+    let answer = app
+        .gql_with_token(&token, delete, json!({ "id": id }))
+        .await;
     assert_eq!(answer.assert_ok()["deletePasskey"], true);
     // A deleted passkey no longer logs in.
     let options = login_options(&app, None).await;
@@ -358,7 +421,10 @@ async fn with_totp_on_a_passkey_completes_the_password_logins_second_step() {
             "passkey": response,
         }))
         .await;
-    assert_eq!(login.assert_ok()["login"]["user"]["username"], totp.user.username.as_str());
+    assert_eq!(
+        login.assert_ok()["login"]["user"]["username"],
+        totp.user.username.as_str()
+    );
     // The same assertion again is a replay.
     app.login(json!({
         "username": totp.user.username,
@@ -387,7 +453,8 @@ async fn a_second_step_passkey_from_a_discoverable_ceremony_is_refused() {
     .assert_error("UNAUTHENTICATED", 401);
 }
 
-const START_SIGNUP: &str = "mutation S($input: PasskeySignupInput!) { startPasskeySignup(input: $input) }";
+const START_SIGNUP: &str =
+    "mutation S($input: PasskeySignupInput!) { startPasskeySignup(input: $input) }";
 const FINISH_SIGNUP: &str = "mutation F($response: JSON!) { finishPasskeySignup(response: $response) { accessToken user { id username } } }";
 
 #[tokio::test]
@@ -395,13 +462,18 @@ async fn a_passwordless_signup_logs_in_and_keeps_its_last_passkey() {
     let app = TestApp::spawn().await;
     let user = TestUser::generate();
     let options = app
-        .gql(START_SIGNUP, json!({ "input": { "username": user.username, "passkeyName": "Phone" } }))
+        .gql(
+            START_SIGNUP,
+            json!({ "input": { "username": user.username, "passkeyName": "Phone" } }),
+        )
         .await
         .assert_ok()["startPasskeySignup"]
         .clone();
     let mut authenticator = SoftwarePasskey::new(ORIGIN);
     let response = authenticator.create(&options).await;
-    let signed_up = app.gql(FINISH_SIGNUP, json!({ "response": response })).await;
+    let signed_up = app
+        .gql(FINISH_SIGNUP, json!({ "response": response }))
+        .await;
     let payload = signed_up.assert_ok()["finishPasskeySignup"].clone();
     assert_eq!(payload["user"]["username"], user.username.as_str());
     let token = str_field(&payload, "accessToken").to_owned();
@@ -415,7 +487,10 @@ async fn a_passwordless_signup_logs_in_and_keeps_its_last_passkey() {
     finish_login(&app, &assertion, "JSON").await.assert_ok();
     // Its only passkey cannot go: it would leave no way in.
     let listed = app.gql_with_token(&token, PASSKEYS, json!({})).await;
-    let id = listed.assert_ok()["passkeys"][0]["id"].as_str().unwrap().to_owned();
+    let id = listed.assert_ok()["passkeys"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert_eq!(listed.body["data"]["passkeys"][0]["name"], "Phone");
     let delete = "mutation D($id: ID!) { deletePasskey(id: $id) }";
     app.gql_with_token(&token, delete, json!({ "id": id }))
@@ -424,7 +499,9 @@ async fn a_passwordless_signup_logs_in_and_keeps_its_last_passkey() {
     // With a second one it can.
     let mut second = SoftwarePasskey::new(ORIGIN);
     register_passkey(&app, &token, &mut second, "Laptop").await;
-    let answer = app.gql_with_token(&token, delete, json!({ "id": id })).await;
+    let answer = app
+        .gql_with_token(&token, delete, json!({ "id": id }))
+        .await;
     assert_eq!(answer.assert_ok()["deletePasskey"], true);
 }
 
@@ -434,24 +511,34 @@ async fn a_signup_challenge_is_not_a_registration_challenge() {
     let (_, payload) = app.signed_in_user().await;
     let user = TestUser::generate();
     let options = app
-        .gql(START_SIGNUP, json!({ "input": { "username": user.username } }))
+        .gql(
+            START_SIGNUP,
+            json!({ "input": { "username": user.username } }),
+        )
         .await
         .assert_ok()["startPasskeySignup"]
         .clone();
     let mut authenticator = SoftwarePasskey::new(ORIGIN);
     let response = authenticator.create(&options).await;
-    app.gql_with_token(str_field(&payload, "accessToken"), FINISH_REGISTRATION, json!({ "response": response }))
-        .await
-        .assert_error("UNAUTHENTICATED", 401);
+    app.gql_with_token(
+        str_field(&payload, "accessToken"),
+        FINISH_REGISTRATION,
+        json!({ "response": response }),
+    )
+    .await
+    .assert_error("UNAUTHENTICATED", 401);
 }
 
 #[tokio::test]
 async fn passwordless_signup_is_refused_when_signup_is_off_and_for_taken_names() {
     let app = TestApp::spawn().await;
     let (taken, _) = app.signed_in_user().await;
-    app.gql(START_SIGNUP, json!({ "input": { "username": taken.username } }))
-        .await
-        .assert_error("CONFLICT", 409);
+    app.gql(
+        START_SIGNUP,
+        json!({ "input": { "username": taken.username } }),
+    )
+    .await
+    .assert_error("CONFLICT", 409);
     let closed = TestApp::spawn_with(|s| s.signup = false).await;
     closed
         .gql(START_SIGNUP, json!({ "input": { "username": "newcomer" } }))
@@ -470,7 +557,10 @@ async fn a_personal_token_cannot_register_a_passkey() {
             json!({}),
         )
         .await;
-    let personal = made.assert_ok()["addAuthHeader"]["token"].as_str().unwrap().to_owned();
+    let personal = made.assert_ok()["addAuthHeader"]["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     app.gql_with_token(
         &personal,
         "mutation S($name: String!, $password: String) { startPasskeyRegistration(name: $name, password: $password) }",

@@ -5,10 +5,10 @@
 //! setting that is wrong, so a bad configuration stops the start with a clear message.
 
 pub mod mail;
-mod webauthn;
 mod query_limits;
 mod raw;
 mod values;
+mod webauthn;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -20,11 +20,11 @@ use secrecy::SecretString;
 
 use raw::NON_SETTING_VARS;
 pub use raw::RawSettings;
-pub use webauthn::WebauthnSettings;
 pub use values::{
     BootstrapAdmin, ConfigError, CookieSettings, HashingSettings, LogFormat, SameSite,
 };
 use values::{cookie_name, invalid, parse_duration};
+pub use webauthn::WebauthnSettings;
 
 /// The configuration file read when neither `--config` nor `LATCHKEY_CONFIG` names one.
 pub const DEFAULT_CONFIG_FILE: &str = "latchkey.toml";

@@ -49,7 +49,9 @@ pub(super) fn parse(raw: &RawSettings) -> Result<WebauthnSettings, ConfigError> 
         if !on_rp || !matches!(origin.scheme(), "https" | "http") {
             return Err(invalid(
                 "webauthn_origins",
-                format!("`{written}` is not an http(s) origin on webauthn_rp_id `{rp_id}` or a subdomain of it"),
+                format!(
+                    "`{written}` is not an http(s) origin on webauthn_rp_id `{rp_id}` or a subdomain of it"
+                ),
             ));
         }
         if origin.scheme() == "http" && !(host == "localhost" || host.ends_with(".localhost")) {

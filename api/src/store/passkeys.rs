@@ -181,7 +181,11 @@ impl Passkeys {
                     .count(&txn)
                     .await?;
                 txn.rollback().await?;
-                return Ok(if mine == 1 { Deleted::LastWayIn } else { Deleted::NotFound });
+                return Ok(if mine == 1 {
+                    Deleted::LastWayIn
+                } else {
+                    Deleted::NotFound
+                });
             }
         }
         let result = passkey::Entity::delete_many()
@@ -190,6 +194,10 @@ impl Passkeys {
             .exec(&txn)
             .await?;
         txn.commit().await?;
-        Ok(if result.rows_affected == 1 { Deleted::Deleted } else { Deleted::NotFound })
+        Ok(if result.rows_affected == 1 {
+            Deleted::Deleted
+        } else {
+            Deleted::NotFound
+        })
     }
 }

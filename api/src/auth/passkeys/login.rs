@@ -32,7 +32,9 @@ pub struct PasskeyLoginRequest {
 /// signature, a counter gone backwards.
 const NOT_ACCEPTED: &str = "passkey not accepted";
 
-pub(super) fn parse_assertion(response: serde_json::Value) -> Result<PublicKeyCredential, AuthError> {
+pub(super) fn parse_assertion(
+    response: serde_json::Value,
+) -> Result<PublicKeyCredential, AuthError> {
     serde_json::from_value(response).map_err(|_| {
         AuthError::bad_input(
             "response",
@@ -203,7 +205,10 @@ impl Authenticator {
                     .identify_discoverable_authentication(credential)
                     .map(|(user, _)| user);
                 if handle.ok() != Some(owner) {
-                    return Err(refuse("user handle is not the credential's account", Some(owner)));
+                    return Err(refuse(
+                        "user handle is not the credential's account",
+                        Some(owner),
+                    ));
                 }
                 webauthn.finish_discoverable_authentication_v2(credential, state, &passkey)
             }
@@ -237,7 +242,10 @@ impl Authenticator {
         if !recorded {
             // Another assertion of this credential was recorded in between: its counter
             // stands, and this one (checked against the older counter) is not trusted.
-            return Err(refuse("credential changed while this assertion was checked", Some(owner)));
+            return Err(refuse(
+                "credential changed while this assertion was checked",
+                Some(owner),
+            ));
         }
         self.accounts.existing(owner).await
     }

@@ -5,10 +5,16 @@
 /// Models whose AAGUID is published by their vendor (the FIDO metadata service and the
 /// passkey providers' own lists).
 const KNOWN: &[(&str, &str)] = &[
-    ("ea9b8d66-4d01-1d21-3ce4-b6b48cb575d4", "Google Password Manager"),
+    (
+        "ea9b8d66-4d01-1d21-3ce4-b6b48cb575d4",
+        "Google Password Manager",
+    ),
     ("adce0002-35bc-c60a-648b-0b25f1f05503", "Chrome on Mac"),
     ("fbfc3007-154e-4ecc-8c0b-6e020557d7bd", "iCloud Keychain"),
-    ("dd4ec289-e01d-41c9-bb89-70fa845d4bf2", "iCloud Keychain (Managed)"),
+    (
+        "dd4ec289-e01d-41c9-bb89-70fa845d4bf2",
+        "iCloud Keychain (Managed)",
+    ),
     ("08987058-cadc-4b81-b6e1-30de50dcbe96", "Windows Hello"),
     ("9ddd1817-af5a-4672-a2b9-3e3dd95000a9", "Windows Hello"),
     ("6028b017-b1d4-4c02-b4b3-afcdafc96bb2", "Windows Hello"),
@@ -19,8 +25,14 @@ const KNOWN: &[(&str, &str)] = &[
     ("50726f74-6f6e-5061-7373-50726f746f6e", "Proton Pass"),
     ("cb69481e-8ff7-4039-93ec-0a2729a154a8", "YubiKey 5 Series"),
     ("ee882879-721c-4913-9775-3dfcce97072a", "YubiKey 5 Series"),
-    ("fa2b99dc-9e39-4257-8f92-4a30d23c4118", "YubiKey 5 Series with NFC"),
-    ("2fc0579f-8113-47ea-b116-bb5a8db9202a", "YubiKey 5 Series with NFC"),
+    (
+        "fa2b99dc-9e39-4257-8f92-4a30d23c4118",
+        "YubiKey 5 Series with NFC",
+    ),
+    (
+        "2fc0579f-8113-47ea-b116-bb5a8db9202a",
+        "YubiKey 5 Series with NFC",
+    ),
 ];
 
 /// The model's name for a lower-case hyphenated AAGUID, if known.

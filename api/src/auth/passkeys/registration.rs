@@ -117,8 +117,8 @@ impl Authenticator {
             .and_then(|r| r.get("authenticatorData"))
             .and_then(serde_json::Value::as_str)
             .and_then(|data| URL_SAFE_NO_PAD.decode(data.trim_end_matches('=')).ok());
-        let credential: RegisterPublicKeyCredential = serde_json::from_value(response)
-            .map_err(|_| {
+        let credential: RegisterPublicKeyCredential =
+            serde_json::from_value(response).map_err(|_| {
                 AuthError::bad_input(
                     "response",
                     "is not the toJSON() of a credential from navigator.credentials.create",
@@ -128,7 +128,11 @@ impl Authenticator {
         let taken = self
             .passkeys
             .ceremonies
-            .take(&credential.response.client_data_json, Ceremony::Register, now)
+            .take(
+                &credential.response.client_data_json,
+                Ceremony::Register,
+                now,
+            )
             .await?
             .filter(|taken| taken.account_id == Some(who.user_id));
         let Some(taken) = taken else {

@@ -187,10 +187,14 @@ impl Authenticator {
         let flags = flags_of(&passkey);
         let username = Username::parse(&pending.username)?;
         let id = pending.id;
-        let verification = pending
-            .email
-            .as_deref()
-            .map(|email| new_mail(MailKind::VerifyEmail, Some(id), email, request.client.ip.as_deref()));
+        let verification = pending.email.as_deref().map(|email| {
+            new_mail(
+                MailKind::VerifyEmail,
+                Some(id),
+                email,
+                request.client.ip.as_deref(),
+            )
+        });
         let has_mail = verification.is_some();
         let row = self
             .accounts

@@ -36,7 +36,9 @@ impl PasskeyMutations {
     async fn start_passkey_registration(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "A name for the passkey, to tell it apart in `passkeys` (1 to 64 characters).")]
+        #[graphql(
+            desc = "A name for the passkey, to tell it apart in `passkeys` (1 to 64 characters)."
+        )]
         name: String,
         #[graphql(
             secret,
@@ -64,7 +66,9 @@ impl PasskeyMutations {
     async fn finish_passkey_registration(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "`credential.toJSON()` of the credential `navigator.credentials.create` made.")]
+        #[graphql(
+            desc = "`credential.toJSON()` of the credential `navigator.credentials.create` made."
+        )]
         response: Json<serde_json::Value>,
     ) -> Result<Passkey, ApiError> {
         let who = principal(ctx).await?;
@@ -83,7 +87,9 @@ impl PasskeyMutations {
     async fn start_passkey_login(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "The account, when the user typed it; leave out for a discoverable login.")]
+        #[graphql(
+            desc = "The account, when the user typed it; leave out for a discoverable login."
+        )]
         username: Option<String>,
     ) -> Result<Json<serde_json::Value>, ApiError> {
         let options = authenticator(ctx)?
@@ -102,7 +108,9 @@ impl PasskeyMutations {
     async fn finish_passkey_login(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "`credential.toJSON()` of the credential `navigator.credentials.get` returned.")]
+        #[graphql(
+            desc = "`credential.toJSON()` of the credential `navigator.credentials.get` returned."
+        )]
         response: Json<serde_json::Value>,
         #[graphql(
             default_with = "Some(TokenMode::Json)",
@@ -194,7 +202,9 @@ impl PasskeyMutations {
     async fn finish_passkey_signup(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "`credential.toJSON()` of the credential `navigator.credentials.create` made.")]
+        #[graphql(
+            desc = "`credential.toJSON()` of the credential `navigator.credentials.create` made."
+        )]
         response: Json<serde_json::Value>,
         #[graphql(
             default_with = "Some(TokenMode::Json)",
