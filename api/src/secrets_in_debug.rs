@@ -244,6 +244,7 @@ fn secrets_at_the_edges_are_redacted() {
         email: None,
         password: Secret(secret()),
         otp: Some(Secret(secret())),
+        passkey: None,
         mode: None,
     };
     assert_hides("LoginInput", format!("{login:?}"), SECRET);
