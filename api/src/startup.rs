@@ -85,6 +85,7 @@ impl Application {
             cors_origins,
             low_priority: LowPriorityLane::start()?,
             stopping: stopping.clone(),
+            runtime: tokio::runtime::Handle::current(),
         });
         let server = HttpServer::new(move || {
             App::new()
@@ -122,6 +123,12 @@ impl Application {
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// What `/ready` and the background workers read to know the process is stopping;
+    /// `begin()` on it is the first thing a graceful stop does.
+    pub fn stopping(&self) -> Stopping {
+        self.stopping.clone()
     }
 
     /// Stops the server: `handle().stop(true).await` drains in-flight requests.
