@@ -92,6 +92,7 @@ impl Application {
             cors_origins,
             low_priority: LowPriorityLane::start()?,
             stopping: stopping.clone(),
+            runtime: tokio::runtime::Handle::current(),
         });
         let metrics = match state.settings.metrics_bind.clone() {
             Some(bind) if state.settings.metrics => Some(metrics_server(&bind, state.clone())?),
@@ -142,6 +143,12 @@ impl Application {
     /// The `metrics_bind` listener's port, when there is one.
     pub fn metrics_port(&self) -> Option<u16> {
         self.metrics.as_ref().map(|(port, _)| *port)
+    }
+
+    /// What `/ready` and the background workers read to know the process is stopping;
+    /// `begin()` on it is the first thing a graceful stop does.
+    pub fn stopping(&self) -> Stopping {
+        self.stopping.clone()
     }
 
     /// Stops the server: `handle().stop(true).await` drains in-flight requests.

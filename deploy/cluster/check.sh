@@ -96,8 +96,8 @@ step "rolling restart under load"
 start_load restart
 sleep 2
 for n in "${INSTANCES[@]}"; do
-  status="$(stop_instance "$n")"
-  [ "$status" = 0 ] || die "node-$n exited with status $status after SIGTERM"
+  stop_instance "$n"
+  [ "$STOP_STATUS" = 0 ] || die "node-$n exited with status $STOP_STATUS after SIGTERM"
   say "node-$n stopped (exit 0); starting it again"
   start_instance "$n"
   wait_ready "$n" 30 || die "node-$n did not come back"

@@ -18,6 +18,9 @@ PG_PORT="${PG_PORT:-5432}"
 PG_USER="${PG_USER:-postgres}"
 PG_CLUSTER="${PG_CLUSTER:-main}"
 LATCHKEY_BIN="${LATCHKEY_BIN:-$ROOT/target/release/latchkey}"
+# Latchkey reads every LATCHKEY_ variable as a setting and refuses unknown ones: the
+# binary's path must not reach the instances' environment.
+export -n LATCHKEY_BIN
 INSTANCES=(1 2 3)
 FRONT="http://127.0.0.1:$CLUSTER_PORT"
 
@@ -82,32 +85,34 @@ wait_ready() {
   return 1
 }
 
-# stop_instance N: SIGTERM, then waits for the process to end; prints its exit status.
-# A process still running after shutdown_grace and 10 s more is killed (status 137).
+# stop_instance N: SIGTERM, then waits for the process to end, and sets STOP_STATUS to
+# its exit status. Call it directly, not in `$(...)`: a subshell cannot wait for this
+# shell's children. A process still running after 40 s is killed (status 137). For an
+# instance another shell started, the status is read from its log ("stopped": 0).
+STOP_STATUS=""
 stop_instance() {
   local n="$1" pid
   pid="$(instance_pid "$n")"
-  [ -n "$pid" ] || { echo 0; return; }
-  kill -TERM "$pid" 2>/dev/null || { rm -f "$CLUSTER_DIR/node-$n.pid"; echo 0; return; }
-  local status=""
+  STOP_STATUS=0
+  [ -n "$pid" ] || return 0
+  rm -f "$CLUSTER_DIR/node-$n.pid"
+  kill -TERM "$pid" 2>/dev/null || return 0
   for _ in $(seq 1 400); do
-    if ! kill -0 "$pid" 2>/dev/null; then break; fi
+    kill -0 "$pid" 2>/dev/null || break
     sleep 0.1
   done
   if kill -0 "$pid" 2>/dev/null; then
     kill -KILL "$pid" 2>/dev/null || true
-    status=137
+    STOP_STATUS=137
+    return 0
   fi
-  # The instance is a child of this shell only when this shell started it.
-  if [ -z "$status" ]; then
-    if wait "$pid" 2>/dev/null; then status=0; else status=$?; fi
-    # Not our child: `wait` says 127, and the exit status is in the log's last line.
-    if [ "$status" = 127 ]; then
-      if grep -q 'stopped$' <(tail -n 3 "$CLUSTER_DIR/node-$n.log"); then status=0; else status=unknown; fi
-    fi
+  set +e
+  wait "$pid" 2>/dev/null
+  STOP_STATUS=$?
+  set -e
+  if [ "$STOP_STATUS" = 127 ]; then
+    if tail -n 3 "$CLUSTER_DIR/node-$n.log" | grep -q 'stopped$'; then STOP_STATUS=0; else STOP_STATUS=unknown; fi
   fi
-  rm -f "$CLUSTER_DIR/node-$n.pid"
-  echo "$status"
 }
 
 haproxy_running() {
@@ -242,7 +247,10 @@ cluster_down() {
   if haproxy_running; then kill "$(cat "$CLUSTER_DIR/haproxy.pid")" 2>/dev/null || true; fi
   rm -f "$CLUSTER_DIR/haproxy.pid"
   for n in "${INSTANCES[@]}"; do
-    [ -n "$(instance_pid "$n")" ] && say "node-$n stopped with status $(stop_instance "$n")"
+    if [ -n "$(instance_pid "$n")" ]; then
+      stop_instance "$n"
+      say "node-$n stopped with status $STOP_STATUS"
+    fi
   done
   if [ -f "$CLUSTER_DIR/database_name" ] && [ -z "${CLUSTER_KEEP_DB:-}" ]; then
     psql_admin -c "DROP DATABASE IF EXISTS \"$(cat "$CLUSTER_DIR/database_name")\" WITH (FORCE)" >/dev/null 2>&1 || true

@@ -221,6 +221,8 @@ pub struct TestApp {
     database_url: String,
     configure: Box<dyn Fn(&mut Settings) + Send + Sync>,
     stop: Option<oneshot::Sender<()>>,
+    /// The running server's "stopping" flag (what SIGTERM sets first).
+    pub stopping: latchkey_api::shutdown::Stopping,
     server: Option<JoinHandle<std::io::Result<()>>>,
     /// Keeps the SQLite file alive for the life of the test.
     _dir: Option<tempfile::TempDir>,
@@ -272,6 +274,7 @@ impl TestApp {
             database_url,
             configure: Box::new(configure),
             stop: None,
+            stopping: latchkey_api::shutdown::Stopping::default(),
             server: None,
             _dir: dir,
         };
@@ -287,6 +290,7 @@ impl TestApp {
             .expect("the application builds");
         self.port = application.port();
         self.metrics_port = application.metrics_port();
+        self.stopping = application.stopping();
         self.address = format!("http://127.0.0.1:{}", self.port);
         let handle = application.handle();
         let (stop, stopped) = oneshot::channel::<()>();

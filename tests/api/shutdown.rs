@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::helpers::{TestDatabase, TestUser, login_document};
+use crate::helpers::{TestApp, TestDatabase, TestUser, login_document};
 use crate::processes::ServerProcess;
 
 /// Costs that make one password hash take about a second in a test build, so a login is
@@ -136,4 +136,31 @@ async fn an_idle_server_exits_zero_at_once_on_sigterm() {
         "an idle server waited {:?} to stop",
         signalled.elapsed()
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopping_server_is_not_ready_but_still_alive() {
+    // A stop closes the listener and idle connections at once, so this is the moment
+    // between the signal and the close, held open: what a balancer's check sees on a
+    // connection it still has.
+    let app = TestApp::spawn().await;
+    let ready_before = app
+        .client
+        .get(app.url("/ready"))
+        .send()
+        .await
+        .unwrap()
+        .status();
+
+    app.stopping.begin();
+    let ready = app.client.get(app.url("/ready")).send().await.unwrap();
+    let health = app.client.get(app.url("/health")).send().await.unwrap();
+
+    assert_eq!(ready_before, 200);
+    assert_eq!(ready.status(), 503);
+    assert_eq!(
+        ready.json::<Value>().await.unwrap(),
+        json!({ "status": "stopping" })
+    );
+    assert_eq!(health.status(), 200);
 }

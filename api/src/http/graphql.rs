@@ -142,7 +142,13 @@ async fn execute(
         }
         // Shared with the resolvers, and read again below for what they asked to deliver.
         let context = std::sync::Arc::new(context);
-        let response = run(state.schema.clone(), operation, context.clone()).await;
+        let response = run_on(
+            &state.runtime,
+            state.schema.clone(),
+            operation,
+            context.clone(),
+        )
+        .await;
         delivery = context.take_delivery().or(delivery);
         responses.push(response);
     }
@@ -221,6 +227,27 @@ async fn run(
     let mut response = schema.execute(operation.data(context)).await;
     errors::finish(&mut response);
     response
+}
+
+/// `run` on the application's runtime (`AppState::runtime` says why), to its end even if
+/// the client goes away meanwhile.
+async fn run_on(
+    runtime: &tokio::runtime::Handle,
+    schema: LatchkeySchema,
+    operation: async_graphql::Request,
+    context: std::sync::Arc<RequestContext>,
+) -> async_graphql::Response {
+    let executed = runtime.spawn(run(schema, operation, context));
+    match executed.await {
+        Ok(response) => response,
+        Err(e) => {
+            tracing::error!(error = %e, "the operation's task failed");
+            async_graphql::Response::from_errors(vec![errors::with_code(
+                async_graphql::ServerError::new("internal server error", None),
+                code::INTERNAL_SERVER_ERROR,
+            )])
+        }
+    }
 }
 
 /// Status, `Cache-Control` and the content type the client asked for.

@@ -15,11 +15,22 @@ pub async fn health() -> HttpResponse {
 pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
     if state.stopping.has_begun() {
         HttpResponse::ServiceUnavailable().json(json!({ "status": "stopping" }))
-    } else if state.store.ping().await {
+    } else if pinged(&state).await {
         HttpResponse::Ok().json(json!({ "status": "ready" }))
     } else {
         HttpResponse::ServiceUnavailable().json(json!({ "status": "database unavailable" }))
     }
+}
+
+/// On the application's runtime, so a connection the ping opens is not bound to this
+/// worker's (see `AppState::runtime`).
+async fn pinged(state: &AppState) -> bool {
+    let store = state.store.clone();
+    state
+        .runtime
+        .spawn(async move { store.ping().await })
+        .await
+        .unwrap_or(false)
 }
 
 /// Public keys that verify access tokens (RFC 7517). Cacheable for a minute; a verifier

@@ -24,4 +24,9 @@ pub struct AppState {
     pub low_priority: LowPriorityLane,
     /// Set once the process has begun to stop: `/ready` then answers 503.
     pub stopping: crate::shutdown::Stopping,
+    /// The runtime the application was built on, which outlives the HTTP workers.
+    /// Everything that touches the database runs there: a connection belongs to the
+    /// runtime that opened it, and a stopping server shuts its workers' runtimes down
+    /// one by one, which would break a connection another worker's request still uses.
+    pub runtime: tokio::runtime::Handle,
 }
