@@ -156,11 +156,59 @@ def verify(front, path):
           f"refresh {sessions}, login {logins}")
 
 
+def scrape(node):
+    """The sum of each series (labels kept) on one instance's /metrics."""
+    parsed = urllib.parse.urlsplit(node)
+    conn = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=10)
+    try:
+        conn.request("GET", "/metrics")
+        response = conn.getresponse()
+        body = response.read().decode()
+        kind = response.getheader("Content-Type") or ""
+    finally:
+        conn.close()
+    if response.status != 200 or not kind.startswith("text/plain"):
+        raise SystemExit(f"check: {node}/metrics answered {response.status} {kind}")
+    series = {}
+    for line in body.splitlines():
+        if line and not line.startswith("#"):
+            name, _, value = line.rpartition(" ")
+            series[name] = series.get(name, 0.0) + float(value)
+    return series
+
+
+def total(scrapes, prefix):
+    return sum(v for s in scrapes for k, v in s.items() if k.startswith(prefix))
+
+
+def metrics(front, nodes):
+    # Every instance serves the Prometheus text; logins and refreshes through the
+    # balancer (and a wrong password) move the counters summed over the instances.
+    before = [scrape(n) for n in nodes]
+    user, password = new_user(front)
+    for _ in range(3 * len(nodes)):
+        payload, _, _ = login(front, user, password)
+        post(front, REFRESH, {"token": payload["refreshToken"]})
+    login(front, user, "not-the-password")
+    after = [scrape(n) for n in nodes]
+    for series in ('latchkey_logins_total{outcome="success"}',
+                   'latchkey_logins_total{outcome="failure"}',
+                   'latchkey_refreshes_total{outcome="rotated"}',
+                   'latchkey_graphql_requests_total'):
+        moved = total(after, series) - total(before, series)
+        check(f"metrics: {series} moved", moved > 0, f"moved by {moved}")
+    for series in ("latchkey_db_pool_connections", "latchkey_password_hash_wait_seconds",
+                   "latchkey_graphql_request_duration_seconds", "latchkey_outbox_depth"):
+        check(f"metrics: every instance has {series}",
+              all(any(k.startswith(series) for k in s) for s in after))
+
+
 def main():
     command, front, rest = sys.argv[1], sys.argv[2], sys.argv[3:]
     {"cluster": lambda: cluster(front, rest),
      "snapshot": lambda: snapshot(front, rest[0]),
-     "verify": lambda: verify(front, rest[0])}[command]()
+     "verify": lambda: verify(front, rest[0]),
+     "metrics": lambda: metrics(front, rest)}[command]()
     sys.exit(1 if FAILURES else 0)
 
 

@@ -44,10 +44,13 @@ LOAD_PID=""
 pkill_load() { [ -n "$LOAD_PID" ] && kill "$LOAD_PID" 2>/dev/null || true; }
 trap finish EXIT
 
-# The metrics scrape: filled in once /metrics exists (the lead; issue 19's metrics part).
-# Called after the outage run, when every counter should have moved.
+# The metrics scrape: each instance's /metrics, before and after logins, refreshes and a
+# wrong password through the balancer; the counters summed over the instances must move.
 check_metrics() {
-  : # LEAD: scrape each instance's /metrics here and assert the counters moved
+  step "metrics"
+  local nodes=()
+  for n in "${INSTANCES[@]}"; do nodes+=("http://127.0.0.1:$(instance_port "$n")"); done
+  python3 "$HERE/check.py" metrics "$FRONT" "${nodes[@]}"
 }
 
 # start_load NAME: the load driver in the background, until stop_load.
