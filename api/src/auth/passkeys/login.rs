@@ -1,6 +1,9 @@
 //! Logging in with a passkey (`startPasskeyLogin`, `finishPasskeyLogin`), and the
 //! assertion check the second factor shares.
 
+use crate::auth::events::AuthEventKind;
+use crate::auth::sessions::login::login_event;
+use crate::auth::throttle::gate::FailureEvents;
 use uuid::Uuid;
 use webauthn_rs::prelude::PublicKeyCredential;
 
@@ -137,9 +140,19 @@ impl Authenticator {
         let account = match verified {
             Ok(account) => account,
             Err(e @ AuthError::Unauthenticated(_)) => {
-                self.throttle
-                    .login_failed(attempt, ip.as_deref(), self.now())
+                // Recorded like a wrong password: on the credential's account when the
+                // credential is known, as an unknown account otherwise.
+                let now = self.now();
+                let events = FailureEvents {
+                    failed: login_event(AuthEventKind::LoginFailed, owner, &request.client, now),
+                    locked: login_event(AuthEventKind::LoginLocked, owner, &request.client, now),
+                }
+                .because("passkey");
+                let journal = self
+                    .throttle
+                    .login_failed_recording(attempt, ip.as_deref(), now, Some(events))
                     .await;
+                self.publish(journal);
                 return Err(e);
             }
             Err(e) => {

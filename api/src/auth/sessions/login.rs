@@ -149,7 +149,7 @@ impl Authenticator {
 
 /// An event of a login attempt: the account if the name matched one (never the name
 /// typed, which may be a password typed in the wrong field), and the client.
-fn login_event(
+pub(crate) fn login_event(
     kind: AuthEventKind,
     account: Option<uuid::Uuid>,
     client: &ClientMeta,
