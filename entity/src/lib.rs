@@ -18,3 +18,4 @@ pub mod signing_key;
 pub mod totp;
 pub mod totp_recovery_code;
 pub mod user;
+pub mod webhook_endpoint;

@@ -8,6 +8,7 @@ pub mod mail;
 mod query_limits;
 mod raw;
 mod values;
+pub mod webhooks;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -96,6 +97,7 @@ pub struct Settings {
     pub auto_migrate: bool,
     pub hashing: HashingSettings,
     pub mail: mail::MailSettings,
+    pub webhooks: webhooks::WebhookSettings,
 }
 
 /// Access tokens live between these bounds, so `expires` (milliseconds) fits a GraphQL `Int`.
@@ -148,6 +150,7 @@ impl Settings {
     pub fn from_raw(raw: RawSettings) -> Result<Settings, ConfigError> {
         query_limits::check(&raw)?;
         let mail = mail::parse(&raw)?;
+        let webhooks = webhooks::parse(&raw)?;
         let access_token_ttl = parse_duration("access_token_ttl", &raw.access_token_ttl)?;
         if !(ACCESS_TTL_MIN..=ACCESS_TTL_MAX).contains(&access_token_ttl) {
             return Err(invalid("access_token_ttl", "must lie between 10s and 24h"));
@@ -361,6 +364,7 @@ impl Settings {
             auto_migrate: raw.auto_migrate,
             hashing,
             mail,
+            webhooks,
         })
     }
 

@@ -15,6 +15,7 @@ pub mod throttle;
 pub mod totp;
 mod unique;
 pub mod users;
+pub mod webhooks;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -102,6 +103,7 @@ pub struct Store {
     pub totp: totp::Totp,
     pub outbox: outbox::Outbox,
     pub email_tokens: email_tokens::EmailTokens,
+    pub webhooks: webhooks::Webhooks,
 }
 
 impl Store {
@@ -164,6 +166,7 @@ impl Store {
             totp: totp::Totp::new(db.clone(), sealer.clone()),
             outbox: outbox::Outbox::new(db.clone()),
             email_tokens: email_tokens::EmailTokens::new(db.clone()),
+            webhooks: webhooks::Webhooks::new(db.clone(), sealer.clone()),
             db,
             sealer,
         }
