@@ -14,6 +14,7 @@ pub mod mail;
 pub mod startup;
 pub mod store;
 pub mod telemetry;
+pub mod webhooks;
 
 #[cfg(test)]
 mod secrets_in_debug;

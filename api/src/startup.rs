@@ -46,8 +46,14 @@ impl Application {
         crate::mail::worker::spawn(
             &settings.mail,
             store.outbox.clone(),
-            clock,
+            clock.clone(),
             auth.mail_wake_signal(),
+            Arc::downgrade(&auth),
+        )?;
+        crate::webhooks::worker::spawn(
+            &settings.webhooks,
+            store.webhooks.clone(),
+            clock,
             Arc::downgrade(&auth),
         )?;
         if let Some(admin) = &settings.admin {
