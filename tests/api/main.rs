@@ -54,3 +54,5 @@ mod throttling;
 mod token_modes;
 mod totp;
 mod unicode;
+mod webhook_receiver;
+mod webhooks;
