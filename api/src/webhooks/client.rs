@@ -38,6 +38,15 @@ pub enum Outcome {
     Failed(String),
 }
 
+/// Makes ring rustls's process-wide provider, if none is yet. reqwest is built without a
+/// provider of its own (its default one, aws-lc, needs a C build); the delivery client is
+/// given its TLS configuration, but any other reqwest client in the process (the test
+/// suite's) takes the process default.
+pub fn install_default_crypto_provider() {
+    // An error means a provider is installed already: that one stays.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 #[derive(Clone)]
 pub struct DeliveryClient {
     http: reqwest::Client,
@@ -45,6 +54,7 @@ pub struct DeliveryClient {
 
 impl DeliveryClient {
     pub fn new(settings: &WebhookSettings) -> anyhow::Result<DeliveryClient> {
+        install_default_crypto_provider();
         let roots = rustls::RootCertStore {
             roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
         };
