@@ -287,7 +287,7 @@ async fn an_endpoint_receives_only_the_kinds_it_asked_for() {
 }
 
 #[tokio::test]
-async fn two_instances_on_one_database_deliver_each_event_once() {
+async fn three_instances_on_one_database_deliver_each_event_once() {
     let receivers: Vec<Receiver> = (0..3).map(|_| Receiver::start(0)).collect();
     // One instance records the events and delivers none of them...
     let writer = TestApp::spawn_with(|s| {
@@ -312,8 +312,9 @@ async fn two_instances_on_one_database_deliver_each_event_once() {
     }
     let pending = backlog(&writer).await;
     assert_eq!(pending, 3 * 8);
-    // ...then two delivering instances start together and race for the same endpoints.
-    let (first, second) = tokio::join!(
+    // ...then three delivering instances start together and race for the same endpoints.
+    let (first, second, third) = tokio::join!(
+        writer.another_instance_with(configure),
         writer.another_instance_with(configure),
         writer.another_instance_with(configure),
     );
@@ -329,7 +330,7 @@ async fn two_instances_on_one_database_deliver_each_event_once() {
         total += seen.len();
     }
     assert_eq!(total as u64, pending);
-    drop(second);
+    drop((second, third));
 }
 
 #[tokio::test]
