@@ -53,6 +53,8 @@ impl Received {
 
 struct State {
     received: Mutex<Vec<Received>>,
+    /// Answers every request with a redirect there, when set.
+    redirect_to: Option<String>,
     fail_first: AtomicUsize,
     failing: AtomicBool,
 }
@@ -67,7 +69,13 @@ async fn receive(req: HttpRequest, body: web::Bytes, state: web::Data<Arc<State>
     let mut received = state.received.lock().unwrap();
     let fail = state.failing.load(Ordering::SeqCst)
         || received.len() < state.fail_first.load(Ordering::SeqCst);
-    let answered = if fail { 500 } else { 204 };
+    let answered = if state.redirect_to.is_some() {
+        307
+    } else if fail {
+        500
+    } else {
+        204
+    };
     received.push(Received {
         headers: req
             .headers()
@@ -77,7 +85,11 @@ async fn receive(req: HttpRequest, body: web::Bytes, state: web::Data<Arc<State>
         body: body.to_vec(),
         answered,
     });
-    if fail {
+    if let Some(location) = &state.redirect_to {
+        HttpResponse::TemporaryRedirect()
+            .insert_header(("location", location.as_str()))
+            .finish()
+    } else if fail {
         HttpResponse::InternalServerError().body("not now")
     } else {
         HttpResponse::NoContent().finish()
@@ -87,8 +99,18 @@ async fn receive(req: HttpRequest, body: web::Bytes, state: web::Data<Arc<State>
 impl Receiver {
     /// A receiver answering 500 to its first `fail_first` requests, then 204.
     pub fn start(fail_first: usize) -> Receiver {
+        Self::start_with(fail_first, None)
+    }
+
+    /// A receiver answering every request with a 307 to `location`.
+    pub fn start_redirecting(location: &str) -> Receiver {
+        Self::start_with(0, Some(location.to_owned()))
+    }
+
+    fn start_with(fail_first: usize, redirect_to: Option<String>) -> Receiver {
         let state = Arc::new(State {
             received: Mutex::new(Vec::new()),
+            redirect_to,
             fail_first: AtomicUsize::new(fail_first),
             failing: AtomicBool::new(false),
         });

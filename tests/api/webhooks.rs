@@ -399,7 +399,8 @@ async fn the_cli_refuses_bad_urls_and_kinds_lists_without_the_secret_and_removes
         ("http://169.254.169.254/", "all", "non-public"),
         ("ftp://example.com/", "all", "only http"),
         ("https://user:pw@example.com/", "all", "credentials"),
-        ("https://example.com/", "NOT_A_KIND", "unknown event kind"),
+        // STAND-IN: `NOT_A_KIND` (well-formed, unknown) once the kinds come from the engine.
+        ("https://example.com/", "NOT-A-KIND", "unknown event kind"),
         ("https://example.com/", "", "at least one"),
     ] {
         let output = run(&["webhook", "add", url, "--events", events]);
@@ -484,4 +485,50 @@ async fn with_a_secret_key_the_signing_secret_is_stored_sealed_and_still_signs()
     record(&app, LOGIN).await;
     let received = receiver.wait_for_kinds(&[LOGIN]).await;
     assert_verified(&received, &secret);
+}
+
+#[tokio::test]
+async fn a_private_target_is_refused_at_delivery_when_the_server_does_not_allow_them() {
+    let receiver = Receiver::start(0);
+    // The endpoint was added while private targets were allowed (or the setting was
+    // turned off since): the server checks again at every delivery.
+    let app = TestApp::spawn_with(|s| {
+        configure(s);
+        s.webhooks.allow_private_targets = false;
+    })
+    .await;
+    events_table(&app).await;
+    add(&app, &receiver.url, "all").await;
+    record(&app, LOGIN).await;
+    let store = Store::connect(app.database_url()).await.unwrap();
+    let mut last_error = None;
+    for _ in 0..400 {
+        last_error = management::list(&store.webhooks).await.unwrap()[0]
+            .last_error
+            .clone();
+        if last_error.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let last_error = last_error.expect("the delivery failed");
+    assert!(
+        last_error.contains("webhook_allow_private_targets"),
+        "{last_error}"
+    );
+    assert!(receiver.received().is_empty());
+}
+
+#[tokio::test]
+async fn a_redirect_is_a_failure_and_is_not_followed() {
+    let target = Receiver::start(0);
+    let redirecting = Receiver::start_redirecting(&target.url);
+    let app = TestApp::spawn_with(configure).await;
+    events_table(&app).await;
+    add(&app, &redirecting.url, "all").await;
+    record(&app, LOGIN).await;
+    redirecting.wait_for(1).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(target.received().is_empty(), "the redirect was followed");
+    assert_eq!(backlog(&app).await, 1, "a 3xx does not deliver");
 }

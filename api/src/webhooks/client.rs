@@ -146,3 +146,19 @@ impl Resolve for PublicOnly {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[tokio::test]
+    async fn the_resolver_refuses_a_name_with_only_loopback_addresses() {
+        let error = PublicOnly
+            .resolve("localhost".parse().unwrap())
+            .await
+            .err()
+            .unwrap();
+        assert!(error.to_string().contains("no public address"), "{error}");
+    }
+}
