@@ -60,6 +60,7 @@ impl Application {
             auth.ensure_admin(&admin.username, &admin.password).await?;
         }
         tokio::spawn(keep_keys_current(Arc::downgrade(&auth)));
+        tokio::spawn(prune_old_events(Arc::downgrade(&auth)));
         let apps = Arc::new(AppRegistry::load(store.apps.clone()).await?);
         tokio::spawn(keep_apps_current(Arc::downgrade(&apps)));
         let schema = build_schema(&settings, auth.clone());
@@ -139,5 +140,19 @@ async fn keep_apps_current(apps: Weak<AppRegistry>) {
         if let Err(e) = apps.reload().await {
             tracing::warn!(error = %format!("{e:#}"), "could not re-read the apps");
         }
+    }
+}
+
+/// Looks now and then whether old security events are due for deletion (by the
+/// application's clock; writing events looks too), so they age out where nothing new is
+/// written. Ends when the application is dropped.
+async fn prune_old_events(auth: Weak<Authenticator>) {
+    const LOOK_EVERY: std::time::Duration = std::time::Duration::from_secs(10 * 60);
+    let mut ticks = tokio::time::interval(LOOK_EVERY);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        let Some(auth) = auth.upgrade() else { return };
+        auth.prune_events_if_due();
     }
 }

@@ -6,6 +6,7 @@
 //! `store` module uses them.
 
 pub mod app;
+pub mod auth_event;
 pub mod auth_header;
 pub mod email_token;
 pub mod known_device;

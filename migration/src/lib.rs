@@ -16,6 +16,7 @@ mod m20261203_000002_login_attempt_reservation;
 mod m20261203_000003_create_known_devices;
 mod m20261203_000010_create_mail_outbox;
 mod m20261203_000011_create_email_tokens;
+mod m20261204_000001_create_auth_events;
 mod m20261204_000501_create_webhook_endpoints;
 
 pub struct Migrator;
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000003_create_known_devices::Migration),
             Box::new(m20261203_000010_create_mail_outbox::Migration),
             Box::new(m20261203_000011_create_email_tokens::Migration),
+            Box::new(m20261204_000001_create_auth_events::Migration),
             Box::new(m20261204_000501_create_webhook_endpoints::Migration),
         ]
     }

@@ -13,6 +13,7 @@ mod abuse_limits;
 mod access_tokens;
 mod api_keys;
 mod attempt_reservation;
+mod auth_events;
 mod auth_headers;
 mod browser;
 mod change_password;

@@ -12,6 +12,8 @@ use chrono::{DateTime, Utc};
 use super::accounts::directory::AccountDirectory;
 use super::clock::Clock;
 use super::email::limits::MailRequests;
+use super::events::EventBus;
+use super::events::log::EventLog;
 use super::known_devices::registry::KnownDevices;
 use super::passwords::expiry::PasswordAge;
 use super::passwords::hasher::PasswordHasher;
@@ -24,6 +26,7 @@ use super::tokens::authority::TokenAuthority;
 use super::totp::factor::TotpFactor;
 use crate::config::Settings;
 use crate::store::Store;
+use crate::store::auth_events::Journal;
 
 /// Switches that change what the API offers.
 #[derive(Debug, Clone, Copy)]
@@ -45,6 +48,9 @@ pub struct Authenticator {
     pub(super) known_devices: KnownDevices,
     pub(super) totp: TotpFactor,
     pub(super) mail: MailRequests,
+    pub(super) event_log: EventLog,
+    /// Where written events are announced after their transaction commits.
+    events: Arc<EventBus>,
 }
 
 impl Authenticator {
@@ -94,6 +100,8 @@ impl Authenticator {
                 store.email_tokens.clone(),
                 &settings.mail,
             ),
+            event_log: EventLog::new(store.auth_events.clone(), settings.event_retention),
+            events: Arc::new(EventBus::new()),
             clock,
         })
     }
@@ -106,6 +114,30 @@ impl Authenticator {
     /// its new key becomes the signer and the JWKS follows.
     pub async fn reload_keys(&self) -> anyhow::Result<()> {
         self.tokens.reload(self.now()).await
+    }
+
+    /// The bus written events are announced on (`subscribe` to hear them).
+    pub fn event_bus(&self) -> Arc<EventBus> {
+        self.events.clone()
+    }
+
+    /// Announces the events a committed change wrote: the one call site of
+    /// `EventBus::publish`. Also the moment old events are pruned, when that is due.
+    pub(crate) fn publish(&self, journal: Journal) {
+        let written = journal.into_written();
+        if written.is_empty() {
+            return;
+        }
+        for event in written {
+            self.events.publish(event);
+        }
+        self.event_log.prune_if_due(self.now());
+    }
+
+    /// Prunes old events if due: called now and then by the server, so events age out
+    /// even where nothing new is written.
+    pub fn prune_events_if_due(&self) {
+        self.event_log.prune_if_due(self.now());
     }
 
     pub fn access_token_ttl(&self) -> Duration {

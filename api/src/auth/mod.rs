@@ -12,6 +12,7 @@
 //! - [`totp`]: the second factor: TOTP keys, enrolment, recovery codes.
 //! - [`personal_tokens`]: long-lived `lk_` tokens a user makes for scripts.
 //! - [`apps`]: project API keys, their origins and the in-memory registry.
+//! - [`events`]: the security event log and the bus its events are announced on.
 //! - [`email`]: address verification, password reset and security notices (mail is
 //!   written to the outbox here and delivered by `crate::mail`).
 //! - [`webhooks`]: outbound webhook endpoints, their filters and signing secrets (events
@@ -32,6 +33,7 @@ pub mod client;
 pub mod clock;
 pub mod email;
 pub mod error;
+pub mod events;
 pub mod known_devices;
 pub mod passwords;
 pub mod personal_tokens;

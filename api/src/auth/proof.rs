@@ -12,6 +12,7 @@ use super::error::AuthError;
 use super::passwords::hasher::Verification;
 use super::passwords::password::Password;
 use super::sessions::step_up::AuthenticationMethod;
+use super::throttle::gate::FailureEvents;
 use crate::store::users::UserRow;
 
 /// What a caller offers as proof of an account.
@@ -25,6 +26,9 @@ pub(crate) struct Claim<'a> {
     pub password: &'a Password,
     pub otp: Option<&'a str>,
     pub ip: Option<&'a str>,
+    /// What a failure records in the event log (`login` only); the `reason` detail is
+    /// added here.
+    pub failure_events: Option<FailureEvents>,
 }
 
 /// An account whose owner has proved who they are.
@@ -46,6 +50,7 @@ impl Authenticator {
             password,
             otp,
             ip,
+            failure_events,
         } = claim;
         let attempt = self
             .throttle
@@ -61,14 +66,24 @@ impl Authenticator {
         let account = match (account, verification) {
             (Some(account), Verification::Match | Verification::MatchNeedsRehash) => account,
             _ => {
-                self.throttle.login_failed(attempt, ip, self.now()).await;
+                let events = failure_events.map(|e| e.because("password"));
+                let journal = self
+                    .throttle
+                    .login_failed_recording(attempt, ip, self.now(), events)
+                    .await;
+                self.publish(journal);
                 return Err(AuthError::InvalidCredentials);
             }
         };
         if let Err(e) = self.totp.check(&account, otp, self.now()).await {
             match e {
                 AuthError::InvalidOtp => {
-                    self.throttle.login_failed(attempt, ip, self.now()).await;
+                    let events = failure_events.map(|e| e.because("otp"));
+                    let journal = self
+                        .throttle
+                        .login_failed_recording(attempt, ip, self.now(), events)
+                        .await;
+                    self.publish(journal);
                 }
                 _ => {
                     self.throttle.login_abandoned(attempt).await;

@@ -81,7 +81,7 @@ pub(super) async fn run(command: AppCommand, settings: &Settings) -> anyhow::Res
             }
         }
         AppCommand::Delete { name } => {
-            apps::delete(&store.apps, &name).await?;
+            apps::delete(&store.apps, &name, SystemClock.now()).await?;
             println!("deleted app {name}; running servers refuse its key within 60 s");
         }
     }

@@ -38,6 +38,8 @@ pub struct Settings {
     pub session_ttl: Duration,
     /// How long an ended session (and its refresh tokens) is kept before it is deleted.
     pub session_retention: Duration,
+    /// How long security events are kept in `auth_events` before they are deleted.
+    pub event_retention: Duration,
     /// The longest a personal token lives; a later or absent `expiresAt` is clamped to it.
     pub auth_header_max_ttl: Duration,
     /// How recently a session must have fully authenticated (password, plus OTP where
@@ -106,6 +108,8 @@ const ACCESS_TTL_MAX: Duration = Duration::from_secs(24 * 60 * 60);
 /// An ended session is kept at least this long, so a refresh token replayed soon after
 /// the end is still recognised (and refused as what it is).
 const SESSION_RETENTION_MIN: Duration = Duration::from_secs(60 * 60);
+/// Shorter than this and an event could be gone before anyone looked.
+const EVENT_RETENTION_MIN: Duration = Duration::from_secs(60 * 60);
 const AUTH_HEADER_MAX_TTL_MIN: Duration = Duration::from_secs(60 * 60);
 /// Shorter than this and a user could not finish a form after re-entering the password;
 /// longer than a day and "recent" no longer means anything.
@@ -167,6 +171,13 @@ impl Settings {
             return Err(invalid(
                 "session_retention",
                 "must be at least 1h: a replayed refresh token is recognised only while its session is kept",
+            ));
+        }
+        let event_retention = parse_duration("event_retention", &raw.event_retention)?;
+        if event_retention < EVENT_RETENTION_MIN {
+            return Err(invalid(
+                "event_retention",
+                "must be at least 1h: an account's owner must be able to look at what just happened",
             ));
         }
         let auth_header_max_ttl = parse_duration("auth_header_max_ttl", &raw.auth_header_max_ttl)?;
@@ -328,6 +339,7 @@ impl Settings {
             access_token_ttl,
             session_ttl,
             session_retention,
+            event_retention,
             auth_header_max_ttl,
             reauth_window,
             refresh_reuse_grace,

@@ -2,7 +2,9 @@ use async_graphql::{Context, Object};
 
 use super::context::{authenticator, principal};
 use super::errors::ApiError;
-use super::types::{AuthHeader, AuthPolicy, Session, User};
+use super::types::{AuthEventConnection, AuthEventFilter, AuthHeader, AuthPolicy, Session, User};
+use crate::auth::AuthError;
+use crate::store::auth_events::EventFilter;
 
 /// Read operations.
 #[derive(Default)]
@@ -52,4 +54,59 @@ impl Query {
         let sessions = authenticator(ctx)?.sessions(&who).await?;
         Ok(sessions.into_iter().map(Into::into).collect())
     }
+
+    /// Your own security events (logins, failed logins, sessions ended, password and
+    /// factor changes, personal tokens...), newest first, a page at a time: `first`
+    /// (1 to 100, default 20) events after the cursor `after` (an `endCursor` from an
+    /// earlier page). Requires authentication.
+    async fn my_auth_events(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "How many events, 1 to 100 (default 20).")] first: Option<i32>,
+        #[graphql(desc = "Continue after this cursor (`pageInfo.endCursor`).")] after: Option<
+            String,
+        >,
+    ) -> Result<AuthEventConnection, ApiError> {
+        let who = principal(ctx).await?;
+        let page = authenticator(ctx)?
+            .my_events(&who, first, after.as_deref())
+            .await?;
+        Ok(page.into())
+    }
+
+    /// Every account's security events matching `filter`, newest first, a page at a time
+    /// as in `myAuthEvents`. Admins only, from a login session: anyone else, and any
+    /// personal token, gets `FORBIDDEN`.
+    async fn auth_events(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Which events; all when absent.")] filter: Option<AuthEventFilter>,
+        #[graphql(desc = "How many events, 1 to 100 (default 20).")] first: Option<i32>,
+        #[graphql(desc = "Continue after this cursor (`pageInfo.endCursor`).")] after: Option<
+            String,
+        >,
+    ) -> Result<AuthEventConnection, ApiError> {
+        let who = principal(ctx).await?;
+        let filter = event_filter(filter.unwrap_or_default())?;
+        let page = authenticator(ctx)?
+            .all_events(&who, filter, first, after.as_deref())
+            .await?;
+        Ok(page.into())
+    }
+}
+
+fn event_filter(filter: AuthEventFilter) -> Result<EventFilter, ApiError> {
+    let user_id = filter
+        .user_id
+        .map(|id| {
+            uuid::Uuid::parse_str(id.trim())
+                .map_err(|_| AuthError::bad_input("filter.userId", "is not a user id"))
+        })
+        .transpose()?;
+    Ok(EventFilter {
+        user_id,
+        kind: filter.kind.map(Into::into),
+        from: filter.from.map(|t| t.0),
+        until: filter.until.map(|t| t.0),
+    })
 }

@@ -4,10 +4,11 @@ use chrono::{DateTime, Utc};
 use latchkey_entity::app;
 use sea_orm::{
     ActiveModelTrait as _, ColumnTrait as _, EntityTrait as _, QueryFilter as _, QueryOrder as _,
-    Set,
+    Set, TransactionTrait as _,
 };
 use uuid::Uuid;
 
+use super::auth_events::Journal;
 use super::{Db, StoreError};
 
 pub use app::Model as AppRow;
@@ -35,7 +36,8 @@ impl Apps {
     }
 
     /// Inserts an app; a taken name is `Conflict("name")`.
-    pub async fn insert(&self, new: NewApp) -> Result<AppRow, StoreError> {
+    /// Inserts an app and writes `journal`, in one transaction.
+    pub async fn insert(&self, new: NewApp, journal: &mut Journal) -> Result<AppRow, StoreError> {
         let row = app::ActiveModel {
             id: Set(new.id),
             name: Set(new.name),
@@ -45,14 +47,20 @@ impl Apps {
             require_origin: Set(new.require_origin),
             created_at: Set(new.now),
         };
-        row.insert(&*self.db.writer().await)
+        let writer = self.db.writer().await;
+        let txn = writer.begin().await?;
+        let row = row
+            .insert(&txn)
             .await
             .map_err(|e| match StoreError::from(e) {
                 // The key hash is unique too, but 256 random bits never collide: a unique
                 // violation here is the name.
                 StoreError::Conflict(_) => StoreError::Conflict("name"),
                 other => other,
-            })
+            })?;
+        journal.write(&txn, &[]).await?;
+        txn.commit().await?;
+        Ok(row)
     }
 
     /// Every app, by name.
@@ -63,12 +71,24 @@ impl Apps {
             .await?)
     }
 
-    /// Deletes the app with this exact name; whether there was one.
-    pub async fn delete_by_name(&self, name: &str) -> Result<bool, StoreError> {
+    /// Deletes the app with this exact name, writing `journal` with it; whether there
+    /// was one (nothing is written if not).
+    pub async fn delete_by_name(
+        &self,
+        name: &str,
+        journal: &mut Journal,
+    ) -> Result<bool, StoreError> {
+        let writer = self.db.writer().await;
+        let txn = writer.begin().await?;
         let deleted = app::Entity::delete_many()
             .filter(app::Column::Name.eq(name))
-            .exec(&*self.db.writer().await)
+            .exec(&txn)
             .await?;
-        Ok(deleted.rows_affected > 0)
+        if deleted.rows_affected == 0 {
+            return Ok(false);
+        }
+        journal.write(&txn, &[]).await?;
+        txn.commit().await?;
+        Ok(true)
     }
 }

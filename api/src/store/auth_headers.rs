@@ -2,13 +2,14 @@
 
 use chrono::{DateTime, Utc};
 use latchkey_entity::{auth_header, user};
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, ExprTrait as _, SimpleExpr};
 use sea_orm::{
-    ColumnTrait as _, Condition, EntityTrait as _, PaginatorTrait as _, QueryFilter as _,
-    QueryOrder as _, Set, TransactionTrait as _,
+    ColumnTrait as _, Condition, ConnectionTrait, EntityTrait as _, PaginatorTrait as _,
+    QueryFilter as _, QueryOrder as _, QueryTrait as _, Set, TransactionTrait as _,
 };
 use uuid::Uuid;
 
+use super::auth_events::Journal;
 use super::unique::UniqueRow as _;
 use super::users::UserRow;
 use super::{Db, StoreError};
@@ -52,6 +53,7 @@ impl AuthHeaders {
         &self,
         new: NewAuthHeader,
         limit: u64,
+        journal: &mut Journal,
         now: DateTime<Utc>,
     ) -> Result<Result<AuthHeaderRow, AddRefused>, StoreError> {
         let writer = self.db.writer().await;
@@ -94,6 +96,7 @@ impl AuthHeaders {
         })
         .exec_without_returning(&txn)
         .await?;
+        journal.write(&txn, &[]).await?;
         txn.commit().await?;
         Ok(Ok(row))
     }
@@ -123,20 +126,32 @@ impl AuthHeaders {
             .and_then(|(token, user)| Some((token, user?))))
     }
 
-    /// Deletes the owner's token with this id; `false` if there is none (or not theirs).
-    pub async fn delete_by_id(&self, user_id: Uuid, id: Uuid) -> Result<bool, StoreError> {
-        self.delete_where(user_id, auth_header::Column::Id.eq(id))
+    /// Deletes the owner's token with this id, writing `journal` with it; `false` if
+    /// there is none (or not theirs).
+    pub async fn delete_by_id(
+        &self,
+        user_id: Uuid,
+        id: Uuid,
+        journal: &mut Journal,
+    ) -> Result<bool, StoreError> {
+        self.delete_where(user_id, auth_header::Column::Id.eq(id), journal)
             .await
     }
 
-    /// Deletes the owner's token with this hash; `false` if there is none (or not theirs).
+    /// Deletes the owner's token with this hash, writing `journal` with it; `false` if
+    /// there is none (or not theirs).
     pub async fn delete_by_hash(
         &self,
         user_id: Uuid,
         token_hash: &str,
+        journal: &mut Journal,
     ) -> Result<bool, StoreError> {
-        self.delete_where(user_id, auth_header::Column::TokenHash.eq(token_hash))
-            .await
+        self.delete_where(
+            user_id,
+            auth_header::Column::TokenHash.eq(token_hash),
+            journal,
+        )
+        .await
     }
 
     /// Records a use, unless one was recorded less than `every` ago (by any instance).
@@ -159,27 +174,58 @@ impl AuthHeaders {
         Ok(())
     }
 
-    /// Deletes every token of the owner; how many there were.
-    pub async fn delete_all_of(&self, user_id: Uuid) -> Result<u64, StoreError> {
-        let deleted = auth_header::Entity::delete_many()
-            .filter(auth_header::Column::UserId.eq(user_id))
-            .exec(&*self.db.writer().await)
-            .await?;
-        Ok(deleted.rows_affected)
+    /// Deletes every token of the owner, writing `journal` (one event per token) with
+    /// them; how many there were.
+    pub async fn delete_all_of(
+        &self,
+        user_id: Uuid,
+        journal: &mut Journal,
+    ) -> Result<u64, StoreError> {
+        self.delete_matching(auth_header::Column::UserId.eq(user_id), journal)
+            .await
     }
 
     async fn delete_where(
         &self,
         user_id: Uuid,
-        which: sea_orm::sea_query::SimpleExpr,
+        which: SimpleExpr,
+        journal: &mut Journal,
     ) -> Result<bool, StoreError> {
-        let deleted = auth_header::Entity::delete_many()
-            .filter(auth_header::Column::UserId.eq(user_id))
-            .filter(which)
-            .exec(&*self.db.writer().await)
-            .await?;
-        Ok(deleted.rows_affected == 1)
+        let which = auth_header::Column::UserId.eq(user_id).and(which);
+        Ok(self.delete_matching(which, journal).await? == 1)
     }
+
+    async fn delete_matching(
+        &self,
+        which: SimpleExpr,
+        journal: &mut Journal,
+    ) -> Result<u64, StoreError> {
+        let writer = self.db.writer().await;
+        let txn = writer.begin().await?;
+        let deleted = delete_returning(&txn, which).await?;
+        if !deleted.is_empty() {
+            journal.write_all(&txn, &[], &deleted).await?;
+        }
+        txn.commit().await?;
+        Ok(deleted.len() as u64)
+    }
+}
+
+/// Deletes the personal tokens `which` picks and names them (`RETURNING`), so each
+/// deletion is recorded once even when two requests race.
+pub(super) async fn delete_returning(
+    db: &impl ConnectionTrait,
+    which: SimpleExpr,
+) -> Result<Vec<Uuid>, StoreError> {
+    let mut statement = auth_header::Entity::delete_many()
+        .filter(which)
+        .into_query();
+    statement.returning_col(auth_header::Column::Id);
+    let rows = db.query_all(&statement).await?;
+    Ok(rows
+        .iter()
+        .map(|row| row.try_get_by_index::<Uuid>(0))
+        .collect::<Result<Vec<_>, _>>()?)
 }
 
 /// Not past its expiry (a token without one never expires).

@@ -12,9 +12,13 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use super::auth_events::Journal;
+use super::auth_headers::delete_returning;
 use super::outbox::{NewMail, enqueue_on};
+use super::sessions::revoke_returning;
 use super::unique::UniqueRow as _;
 use super::{Db, StoreError};
+use crate::auth::events::NewAuthEvent;
 
 pub use email_token::Model as EmailTokenRow;
 
@@ -32,6 +36,8 @@ pub struct PasswordReset<'a> {
     pub new_hash: String,
     /// The security notice to send with it, if any.
     pub notice: Option<NewMail>,
+    /// Written if following the link verified the address (it was not verified before).
+    pub verified_event: NewAuthEvent,
 }
 
 impl EmailTokens {
@@ -104,6 +110,7 @@ impl EmailTokens {
         hash: &str,
         user_id: Uuid,
         email: &str,
+        journal: &mut Journal,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let writer = self.db.writer().await;
@@ -120,6 +127,7 @@ impl EmailTokens {
         if verified.rows_affected != 1 {
             return Ok(false);
         }
+        journal.write(&txn, &[]).await?;
         txn.commit().await?;
         Ok(true)
     }
@@ -133,6 +141,7 @@ impl EmailTokens {
         hash: &str,
         user_id: Uuid,
         new_email: &str,
+        journal: &mut Journal,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let writer = self.db.writer().await;
@@ -157,6 +166,7 @@ impl EmailTokens {
             .filter(email_token::Column::UsedAt.is_null())
             .exec(&txn)
             .await?;
+        journal.write(&txn, &[]).await?;
         txn.commit().await?;
         Ok(true)
     }
@@ -167,6 +177,7 @@ impl EmailTokens {
     pub async fn reset_password(
         &self,
         reset: PasswordReset<'_>,
+        journal: &mut Journal,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let writer = self.db.writer().await;
@@ -184,27 +195,16 @@ impl EmailTokens {
         if changed.rows_affected != 1 {
             return Ok(false);
         }
-        user::Entity::update_many()
+        let verified = user::Entity::update_many()
             .col_expr(user::Column::EmailVerifiedAt, Expr::value(now))
             .filter(user::Column::Id.eq(id))
             .filter(user::Column::Email.eq(reset.email))
             .filter(user::Column::EmailVerifiedAt.is_null())
             .exec(&txn)
             .await?;
-        session::Entity::update_many()
-            .col_expr(session::Column::RevokedAt, Expr::value(now))
-            .col_expr(
-                session::Column::RevokedReason,
-                Expr::value("password_reset"),
-            )
-            .filter(session::Column::UserId.eq(id))
-            .filter(session::Column::RevokedAt.is_null())
-            .exec(&txn)
-            .await?;
-        auth_header::Entity::delete_many()
-            .filter(auth_header::Column::UserId.eq(id))
-            .exec(&txn)
-            .await?;
+        let ended =
+            revoke_returning(&txn, session::Column::UserId.eq(id), "password_reset", now).await?;
+        let deleted_tokens = delete_returning(&txn, auth_header::Column::UserId.eq(id)).await?;
         login_throttle::Entity::delete_by_id(id).exec(&txn).await?;
         // Every other reset link of the account dies with this one, and so does a pending
         // email change: the owner taking the account back cancels what a thief asked.
@@ -212,6 +212,10 @@ impl EmailTokens {
         if let Some(notice) = reset.notice {
             enqueue_on(&txn, notice, now).await?;
         }
+        if verified.rows_affected == 1 {
+            journal.push(reset.verified_event);
+        }
+        journal.write_all(&txn, &ended, &deleted_tokens).await?;
         txn.commit().await?;
         Ok(true)
     }

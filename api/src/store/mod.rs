@@ -2,6 +2,7 @@
 //! and take the owner where there is one, so an unscoped query is hard to write.
 
 pub mod apps;
+pub mod auth_events;
 pub mod auth_headers;
 pub mod email_tokens;
 mod error;
@@ -103,6 +104,7 @@ pub struct Store {
     pub totp: totp::Totp,
     pub outbox: outbox::Outbox,
     pub email_tokens: email_tokens::EmailTokens,
+    pub auth_events: auth_events::AuthEvents,
     pub webhooks: webhooks::Webhooks,
 }
 
@@ -166,6 +168,7 @@ impl Store {
             totp: totp::Totp::new(db.clone(), sealer.clone()),
             outbox: outbox::Outbox::new(db.clone()),
             email_tokens: email_tokens::EmailTokens::new(db.clone()),
+            auth_events: auth_events::AuthEvents::new(db.clone()),
             webhooks: webhooks::Webhooks::new(db.clone(), sealer.clone()),
             db,
             sealer,

@@ -17,6 +17,7 @@ use sea_orm::{
 use std::sync::Arc;
 use uuid::Uuid;
 
+use super::auth_events::Journal;
 use super::unique::UniqueRow as _;
 use super::{Db, StoreError};
 
@@ -62,6 +63,7 @@ impl Sessions {
         &self,
         new: NewSession,
         token_hash: &str,
+        journal: &mut Journal,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let writer = self.db.writer().await;
@@ -83,6 +85,7 @@ impl Sessions {
         .exec_without_returning(&txn)
         .await?;
         insert_token(&txn, token_hash, new.id, now).await?;
+        journal.write(&txn, &[]).await?;
         txn.commit().await?;
         Ok(())
     }
@@ -204,15 +207,17 @@ impl Sessions {
         Ok(result.rows_affected)
     }
 
-    /// Ends one session. `false` if it was already ended or does not exist.
+    /// Ends one session, writing `journal` with it. `false` if it was already ended or
+    /// does not exist (then nothing is written).
     pub async fn revoke(
         &self,
         session_id: Uuid,
         reason: &'static str,
+        journal: &mut Journal,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let ended = self
-            .revoke_where(session::Column::Id.eq(session_id), reason, now)
+            .revoke_where(session::Column::Id.eq(session_id), reason, journal, now)
             .await?;
         Ok(ended == 1)
     }
@@ -223,12 +228,13 @@ impl Sessions {
         session_id: Uuid,
         user_id: Uuid,
         reason: &'static str,
+        journal: &mut Journal,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let which = session::Column::Id
             .eq(session_id)
             .and(session::Column::UserId.eq(user_id));
-        Ok(self.revoke_where(which, reason, now).await? == 1)
+        Ok(self.revoke_where(which, reason, journal, now).await? == 1)
     }
 
     /// Ends every live session of a user; how many it ended.
@@ -236,27 +242,54 @@ impl Sessions {
         &self,
         user_id: Uuid,
         reason: &'static str,
+        journal: &mut Journal,
         now: DateTime<Utc>,
     ) -> Result<u64, StoreError> {
-        self.revoke_where(session::Column::UserId.eq(user_id), reason, now)
+        self.revoke_where(session::Column::UserId.eq(user_id), reason, journal, now)
             .await
     }
 
+    /// Ends the sessions `which` picks and writes `journal` (one event per session it
+    /// ended, with its id), in one transaction, if it ended any.
     async fn revoke_where(
         &self,
         which: SimpleExpr,
         reason: &'static str,
+        journal: &mut Journal,
         now: DateTime<Utc>,
     ) -> Result<u64, StoreError> {
-        let result = session::Entity::update_many()
-            .col_expr(session::Column::RevokedAt, Expr::value(now))
-            .col_expr(session::Column::RevokedReason, Expr::value(reason))
-            .filter(which)
-            .filter(session::Column::RevokedAt.is_null())
-            .exec(&*self.db.writer().await)
-            .await?;
-        Ok(result.rows_affected)
+        let writer = self.db.writer().await;
+        let txn = writer.begin().await?;
+        let ended = revoke_returning(&txn, which, reason, now).await?;
+        if !ended.is_empty() {
+            journal.write(&txn, &ended).await?;
+        }
+        txn.commit().await?;
+        Ok(ended.len() as u64)
     }
+}
+
+/// Ends the live sessions `which` picks, in one statement, and names them (`RETURNING`,
+/// which SQLite has since 3.35 and PostgreSQL always had): a session ended by a racing
+/// statement is not among them, so each end is recorded once.
+pub(super) async fn revoke_returning(
+    db: &impl ConnectionTrait,
+    which: SimpleExpr,
+    reason: &'static str,
+    now: DateTime<Utc>,
+) -> Result<Vec<Uuid>, StoreError> {
+    let mut statement = session::Entity::update_many()
+        .col_expr(session::Column::RevokedAt, Expr::value(now))
+        .col_expr(session::Column::RevokedReason, Expr::value(reason))
+        .filter(which)
+        .filter(session::Column::RevokedAt.is_null())
+        .into_query();
+    statement.returning_col(session::Column::Id);
+    let rows = db.query_all(&statement).await?;
+    Ok(rows
+        .iter()
+        .map(|row| row.try_get_by_index::<Uuid>(0))
+        .collect::<Result<Vec<_>, _>>()?)
 }
 
 async fn insert_token(

@@ -12,11 +12,15 @@
 use chrono::{DateTime, Utc};
 use latchkey_entity::login_throttle::{self, Column};
 use sea_orm::sea_query::{Expr, ExprTrait as _, OnConflict};
-use sea_orm::{ColumnTrait as _, Condition, EntityTrait as _, QueryFilter as _, Set};
+use sea_orm::{
+    ColumnTrait as _, Condition, EntityTrait as _, QueryFilter as _, Set, TransactionTrait as _,
+};
 use uuid::Uuid;
 
+use super::auth_events::Journal;
 use super::unique::UniqueRow as _;
 use super::{Db, StoreError};
+use crate::auth::events::NewAuthEvent;
 
 pub use login_throttle::Model as ThrottleRow;
 
@@ -186,7 +190,21 @@ impl LoginThrottle {
     /// Ends an attempt [`LoginThrottle::reserve`] admitted: frees its place and records
     /// how it ended, in one statement, so no other attempt is admitted between the two.
     pub async fn release(&self, key: Uuid, ending: Ending) -> Result<(), StoreError> {
+        self.release_recording(key, ending, &mut Journal::new(), |_| None)
+            .await
+    }
+
+    /// [`LoginThrottle::release`], writing `journal`'s events in the same transaction, and
+    /// for a failure the event `locked` makes of the failure count now stored, if any.
+    pub async fn release_recording(
+        &self,
+        key: Uuid,
+        ending: Ending,
+        journal: &mut Journal,
+        locked: impl FnOnce(u32) -> Option<NewAuthEvent>,
+    ) -> Result<(), StoreError> {
         let writer = self.db.writer().await;
+        let txn = writer.begin().await?;
         match ending {
             Ending::Failed { at, forget_before } => {
                 let failures = Expr::case(
@@ -208,8 +226,15 @@ impl LoginThrottle {
                         .value(Column::InFlight, one_released())
                         .to_owned(),
                 )
-                .exec_without_returning(&*writer)
+                .exec_without_returning(&txn)
                 .await?;
+                let counted = login_throttle::Entity::find_by_id(key)
+                    .unique(&txn)
+                    .await?
+                    .map_or(0, |row| u32::try_from(row.failures).unwrap_or(0));
+                if let Some(event) = locked(counted) {
+                    journal.push(event);
+                }
             }
             Ending::Succeeded => {
                 login_throttle::Entity::update_many()
@@ -217,17 +242,19 @@ impl LoginThrottle {
                     .col_expr(Column::LastFailureAt, Expr::val(no_failure()))
                     .col_expr(Column::InFlight, one_released())
                     .filter(Column::AccountId.eq(key))
-                    .exec(&*writer)
+                    .exec(&txn)
                     .await?;
             }
             Ending::Abandoned => {
                 login_throttle::Entity::update_many()
                     .col_expr(Column::InFlight, one_released())
                     .filter(Column::AccountId.eq(key))
-                    .exec(&*writer)
+                    .exec(&txn)
                     .await?;
             }
         }
+        journal.write(&txn, &[]).await?;
+        txn.commit().await?;
         Ok(())
     }
 

@@ -19,6 +19,7 @@ use sea_orm::{
 use secrecy::SecretString;
 use uuid::Uuid;
 
+use super::auth_events::Journal;
 use super::sealing::{Sealer, totp_place};
 use super::unique::UniqueRow as _;
 use super::{Db, StoreError};
@@ -112,6 +113,7 @@ impl Totp {
         pending: &TotpRow,
         step: i64,
         code_hashes: &[String],
+        journal: &mut Journal,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let user_id = pending.user_id;
@@ -143,6 +145,7 @@ impl Totp {
         totp_recovery_code::Entity::insert_many(codes)
             .exec_without_returning(&txn)
             .await?;
+        journal.write(&txn, &[]).await?;
         txn.commit().await?;
         Ok(true)
     }
@@ -185,7 +188,7 @@ impl Totp {
 
     /// Turns TOTP off: deletes the secret (enabled or pending) and every recovery code,
     /// and clears the account's flag, in one transaction. `true` if TOTP was on.
-    pub async fn disable(&self, user_id: Uuid) -> Result<bool, StoreError> {
+    pub async fn disable(&self, user_id: Uuid, journal: &mut Journal) -> Result<bool, StoreError> {
         let writer = self.db.writer().await;
         let txn = writer.begin().await?;
         let was_on = totp::Entity::delete_many()
@@ -202,6 +205,9 @@ impl Totp {
             .await?;
         delete_recovery_codes(&txn, user_id).await?;
         set_account_flag(&txn, user_id, None).await?;
+        if was_on {
+            journal.write(&txn, &[]).await?;
+        }
         txn.commit().await?;
         Ok(was_on)
     }

@@ -3,13 +3,17 @@
 use chrono::{DateTime, Utc};
 use latchkey_entity::{auth_header, session, user};
 use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::ExprTrait as _;
 use sea_orm::{
     ActiveModelTrait as _, ColumnTrait as _, EntityTrait as _, QueryFilter as _, QueryOrder as _,
     Set, TransactionTrait as _,
 };
 use uuid::Uuid;
 
+use super::auth_events::Journal;
+use super::auth_headers::delete_returning;
 use super::outbox::{NewMail, enqueue_on};
+use super::sessions::revoke_returning;
 use super::unique::UniqueRow as _;
 use super::{Db, StoreError};
 
@@ -21,11 +25,13 @@ pub struct Users {
 }
 
 /// What a password change does besides ending the other sessions, in its transaction.
-pub struct AlongWithPasswordChange {
+pub struct AlongWithPasswordChange<'a> {
     /// Delete every personal token of the account.
     pub end_personal_tokens: bool,
     /// The security notice to write.
     pub notice: Option<NewMail>,
+    /// The events to write (one per session ended and per personal token deleted too).
+    pub journal: &'a mut Journal,
 }
 
 /// Everything needed to create an account.
@@ -48,7 +54,12 @@ impl Users {
 
     /// Inserts an account, and in the same transaction the mail that welcomes it (the
     /// address verification); a taken username or email is `Conflict`.
-    pub async fn insert(&self, new: NewUser, mail: Option<NewMail>) -> Result<UserRow, StoreError> {
+    pub async fn insert(
+        &self,
+        new: NewUser,
+        mail: Option<NewMail>,
+        journal: &mut Journal,
+    ) -> Result<UserRow, StoreError> {
         let now = new.now;
         let row = user::ActiveModel {
             id: Set(new.id),
@@ -70,6 +81,7 @@ impl Users {
         if let Some(mail) = mail {
             enqueue_on(&txn, mail, now).await?;
         }
+        journal.write(&txn, &[]).await?;
         txn.commit().await?;
         Ok(row)
     }
@@ -122,12 +134,13 @@ impl Users {
         verified_hash: &str,
         new_hash: String,
         keep_session: Option<Uuid>,
-        along: AlongWithPasswordChange,
+        along: AlongWithPasswordChange<'_>,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let AlongWithPasswordChange {
             end_personal_tokens,
             notice,
+            journal,
         } = along;
         let writer = self.db.writer().await;
         let txn = writer.begin().await?;
@@ -141,42 +154,48 @@ impl Users {
         if changed.rows_affected != 1 {
             return Ok(false);
         }
-        let mut others = session::Entity::update_many()
-            .col_expr(session::Column::RevokedAt, Expr::value(now))
-            .col_expr(
-                session::Column::RevokedReason,
-                Expr::value("password_changed"),
-            )
-            .filter(session::Column::UserId.eq(id))
-            .filter(session::Column::RevokedAt.is_null());
+        let mut others = session::Column::UserId.eq(id);
         if let Some(keep) = keep_session {
-            others = others.filter(session::Column::Id.ne(keep));
+            others = others.and(session::Column::Id.ne(keep));
         }
-        others.exec(&txn).await?;
+        let ended = revoke_returning(&txn, others, "password_changed", now).await?;
         // A pending email change dies with the old password: a thief who asked for one
         // loses it when the owner changes the password.
         super::email_tokens::void_email_change(&txn, id, now).await?;
-        if end_personal_tokens {
-            auth_header::Entity::delete_many()
-                .filter(auth_header::Column::UserId.eq(id))
-                .exec(&txn)
-                .await?;
-        }
+        let deleted_tokens = if end_personal_tokens {
+            delete_returning(&txn, auth_header::Column::UserId.eq(id)).await?
+        } else {
+            Vec::new()
+        };
         if let Some(notice) = notice {
             enqueue_on(&txn, notice, now).await?;
         }
+        journal.write_all(&txn, &ended, &deleted_tokens).await?;
         txn.commit().await?;
         Ok(true)
     }
 
-    /// Sets an account's role; `false` if there is no such account.
-    pub async fn set_role(&self, id: Uuid, role: &'static str) -> Result<bool, StoreError> {
+    /// Sets an account's role and writes `journal`, in one transaction; `false` if there
+    /// is no such account (nothing is written).
+    pub async fn set_role(
+        &self,
+        id: Uuid,
+        role: &'static str,
+        journal: &mut Journal,
+    ) -> Result<bool, StoreError> {
+        let writer = self.db.writer().await;
+        let txn = writer.begin().await?;
         let updated = user::Entity::update_many()
             .col_expr(user::Column::Role, Expr::value(role))
             .filter(user::Column::Id.eq(id))
-            .exec(&*self.db.writer().await)
+            .exec(&txn)
             .await?;
-        Ok(updated.rows_affected == 1)
+        if updated.rows_affected != 1 {
+            return Ok(false);
+        }
+        journal.write(&txn, &[]).await?;
+        txn.commit().await?;
+        Ok(true)
     }
 
     /// Every account, oldest first (for operators).
@@ -188,13 +207,19 @@ impl Users {
             .await?)
     }
 
-    /// Deletes an account; its sessions, refresh tokens and personal tokens go with it
-    /// (foreign keys cascade). `false` if there was none.
-    pub async fn delete(&self, id: Uuid) -> Result<bool, StoreError> {
-        let deleted = user::Entity::delete_by_id(id)
-            .exec(&*self.db.writer().await)
-            .await?;
-        Ok(deleted.rows_affected == 1)
+    /// Deletes an account and writes `journal`, in one transaction; its sessions, refresh
+    /// tokens and personal tokens go with it (foreign keys cascade). `false` if there was
+    /// none (nothing is written).
+    pub async fn delete(&self, id: Uuid, journal: &mut Journal) -> Result<bool, StoreError> {
+        let writer = self.db.writer().await;
+        let txn = writer.begin().await?;
+        let deleted = user::Entity::delete_by_id(id).exec(&txn).await?;
+        if deleted.rows_affected != 1 {
+            return Ok(false);
+        }
+        journal.write(&txn, &[]).await?;
+        txn.commit().await?;
+        Ok(true)
     }
 
     pub async fn any_admin(&self) -> Result<bool, StoreError> {

@@ -5,7 +5,9 @@ use super::account::{Account, Role};
 use super::identifiers::{LoginId, Username};
 use crate::auth::authenticator::Authenticator;
 use crate::auth::error::AuthError;
+use crate::auth::events::{AuthEventKind, NewAuthEvent};
 use crate::auth::principal::Principal;
+use crate::store::auth_events::Journal;
 use crate::store::users::UserRow;
 
 /// Operators name accounts that may not exist: one answer for a bad and an unknown name.
@@ -43,9 +45,17 @@ impl Authenticator {
     /// Sets an account's role (operators, the CLI).
     pub async fn set_role(&self, username: &str, role: Role) -> Result<Account, AuthError> {
         let row = self.named_account(username).await?;
-        if !self.accounts.set_role(row.id, role).await? {
+        let mut journal = Journal::of(
+            NewAuthEvent::new(AuthEventKind::RoleChanged, self.now())
+                .user(row.id)
+                .detail("from", Role::from_stored(&row.role).as_str())
+                .detail("to", role.as_str())
+                .detail("by", "operator"),
+        );
+        if !self.accounts.set_role(row.id, role, &mut journal).await? {
             return Err(NO_SUCH_ACCOUNT);
         }
+        self.publish(journal);
         tracing::info!(user_id = %row.id, role = role.as_str(), "role set");
         let mut account = self.accounts.view(&row);
         account.role = role;
@@ -56,9 +66,15 @@ impl Authenticator {
     /// its sessions and personal tokens stop working at once.
     pub async fn delete_account(&self, username: &str) -> Result<Account, AuthError> {
         let row = self.named_account(username).await?;
-        if !self.accounts.delete(row.id).await? {
+        let mut journal = Journal::of(
+            NewAuthEvent::new(AuthEventKind::AccountDeleted, self.now())
+                .user(row.id)
+                .detail("by", "operator"),
+        );
+        if !self.accounts.delete(row.id, &mut journal).await? {
             return Err(NO_SUCH_ACCOUNT);
         }
+        self.publish(journal);
         tracing::info!(user_id = %row.id, "account deleted");
         Ok(self.accounts.view(&row))
     }

@@ -7,6 +7,7 @@ use super::account::{Account, Role};
 use super::identifiers::{LoginId, Username};
 use crate::auth::error::AuthError;
 use crate::auth::passwords::expiry::PasswordAge;
+use crate::store::auth_events::Journal;
 use crate::store::outbox::NewMail;
 use crate::store::users::{NewUser, UserRow, Users};
 
@@ -55,18 +56,28 @@ impl AccountDirectory {
     }
 
     /// Inserts a new account; a taken username or email is `Conflict`.
-    pub async fn insert(&self, new: NewUser, mail: Option<NewMail>) -> Result<UserRow, AuthError> {
-        Ok(self.users.insert(new, mail).await?)
+    pub async fn insert(
+        &self,
+        new: NewUser,
+        mail: Option<NewMail>,
+        journal: &mut Journal,
+    ) -> Result<UserRow, AuthError> {
+        Ok(self.users.insert(new, mail, journal).await?)
     }
 
     /// `false` when the account no longer exists.
-    pub async fn set_role(&self, id: Uuid, role: Role) -> Result<bool, AuthError> {
-        Ok(self.users.set_role(id, role.as_str()).await?)
+    pub async fn set_role(
+        &self,
+        id: Uuid,
+        role: Role,
+        journal: &mut Journal,
+    ) -> Result<bool, AuthError> {
+        Ok(self.users.set_role(id, role.as_str(), journal).await?)
     }
 
     /// Deletes the account and, by cascade, everything it owns; `false` when it was gone.
-    pub async fn delete(&self, id: Uuid) -> Result<bool, AuthError> {
-        Ok(self.users.delete(id).await?)
+    pub async fn delete(&self, id: Uuid, journal: &mut Journal) -> Result<bool, AuthError> {
+        Ok(self.users.delete(id, journal).await?)
     }
 
     pub async fn any_admin(&self) -> Result<bool, AuthError> {

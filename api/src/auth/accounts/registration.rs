@@ -6,13 +6,25 @@ use uuid::Uuid;
 use super::account::{Account, Role};
 use super::identifiers::{Email, Username, parse_person_name};
 use crate::auth::authenticator::Authenticator;
+use crate::auth::client::ClientMeta;
 use crate::auth::email::kind::MailKind;
 use crate::auth::email::limits::new_mail;
 use crate::auth::error::AuthError;
+use crate::auth::events::{AuthEventKind, NewAuthEvent};
 use crate::auth::passwords::password::Password;
 use crate::auth::secret::SecretString;
 use crate::auth::throttle::address_budget::ThrottledAction;
+use crate::store::auth_events::Journal;
 use crate::store::users::NewUser;
+
+/// Who creates an account: recorded on its `ACCOUNT_CREATED` event.
+#[derive(Debug, Clone, Copy)]
+enum Creator<'a> {
+    /// Sign-up, from this client.
+    SignUp(&'a ClientMeta),
+    /// An operator (the CLI) or the settings' admin.
+    Operator,
+}
 
 /// A request to create an account, as it arrived.
 #[derive(Debug)]
@@ -32,8 +44,9 @@ impl Authenticator {
     pub async fn register(
         &self,
         request: RegisterRequest,
-        ip: Option<&str>,
+        client: &ClientMeta,
     ) -> Result<Account, AuthError> {
+        let ip = client.ip.as_deref();
         if !self.offered.signup {
             return Err(AuthError::Forbidden("sign-up is disabled"));
         }
@@ -49,12 +62,13 @@ impl Authenticator {
                 "is required: this server lets only verified addresses log in",
             ));
         }
-        self.create_account_from(request, ip).await
+        self.create_account_from(request, Creator::SignUp(client))
+            .await
     }
 
     /// Creates an account regardless of the sign-up setting (operators, the CLI).
     pub async fn create_account(&self, request: RegisterRequest) -> Result<Account, AuthError> {
-        self.create_account_from(request, None).await
+        self.create_account_from(request, Creator::Operator).await
     }
 
     /// Creates an account; one with an address gets the mail that verifies it, written in
@@ -62,8 +76,12 @@ impl Authenticator {
     async fn create_account_from(
         &self,
         request: RegisterRequest,
-        ip: Option<&str>,
+        creator: Creator<'_>,
     ) -> Result<Account, AuthError> {
+        let ip = match creator {
+            Creator::SignUp(client) => client.ip.as_deref(),
+            Creator::Operator => None,
+        };
         let username = Username::parse(&request.username)?;
         let email = request
             .email
@@ -83,6 +101,14 @@ impl Authenticator {
             .as_ref()
             .map(|email| new_mail(MailKind::VerifyEmail, Some(id), email.as_str(), ip));
         let has_mail = verification.is_some();
+        let now = self.now();
+        let created = NewAuthEvent::new(AuthEventKind::AccountCreated, now)
+            .user(id)
+            .detail("role", request.role.as_str());
+        let mut journal = Journal::of(match creator {
+            Creator::SignUp(client) => created.client(client).detail("by", "signup"),
+            Creator::Operator => created.detail("by", "operator"),
+        });
         let row = self
             .accounts
             .insert(
@@ -95,11 +121,13 @@ impl Authenticator {
                     lastname,
                     role: request.role.as_str(),
                     password_hash,
-                    now: self.now(),
+                    now,
                 },
                 verification,
+                &mut journal,
             )
             .await?;
+        self.publish(journal);
         if has_mail {
             self.mail.written();
         }

@@ -6,9 +6,11 @@ use uuid::Uuid;
 
 use super::app::{App, AppError, AppName, KEY_PREFIX};
 use super::origin::Origin;
+use crate::auth::events::{AuthEventKind, NewAuthEvent};
 use crate::auth::secret::OpaqueSecret;
 use crate::store::StoreError;
 use crate::store::apps::{Apps, NewApp};
+use crate::store::auth_events::Journal;
 
 /// A new app and its key, shown this once.
 #[derive(Debug)]
@@ -37,20 +39,32 @@ pub async fn create(
         return Err(AppError::NoOrigins);
     }
     let key = OpaqueSecret::generate(KEY_PREFIX);
+    let id = Uuid::now_v7();
+    // Not published on a bus: apps are changed by the CLI, a process of its own; readers
+    // of the log find the event in the table.
+    let mut journal = Journal::of(
+        NewAuthEvent::new(AuthEventKind::AppKeyCreated, now)
+            .detail("appId", id.to_string())
+            .detail("name", name.as_str())
+            .detail("requireOrigin", require_origin),
+    );
     let row = apps
-        .insert(NewApp {
-            id: Uuid::now_v7(),
-            name: name.as_str().to_owned(),
-            key_hash: key.hash().as_str().to_owned(),
-            key_prefix: key.shown_prefix(KEY_PREFIX),
-            origins: parsed
-                .iter()
-                .map(Origin::as_str)
-                .collect::<Vec<_>>()
-                .join("\n"),
-            require_origin,
-            now,
-        })
+        .insert(
+            NewApp {
+                id,
+                name: name.as_str().to_owned(),
+                key_hash: key.hash().as_str().to_owned(),
+                key_prefix: key.shown_prefix(KEY_PREFIX),
+                origins: parsed
+                    .iter()
+                    .map(Origin::as_str)
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+                require_origin,
+                now,
+            },
+            &mut journal,
+        )
         .await
         .map_err(|e| match e {
             StoreError::Conflict(_) => AppError::NameTaken(name.as_str().to_owned()),
@@ -71,9 +85,15 @@ pub async fn list(apps: &Apps) -> Result<Vec<App>, AppError> {
 
 /// Deletes the app with this name. Running servers stop accepting its key when they next
 /// re-read the apps (within the registry's reload interval).
-pub async fn delete(apps: &Apps, name: &str) -> Result<(), AppError> {
+pub async fn delete(apps: &Apps, name: &str, now: DateTime<Utc>) -> Result<(), AppError> {
     let name = name.trim();
-    if apps.delete_by_name(name).await.map_err(AppError::Store)? {
+    let mut journal =
+        Journal::of(NewAuthEvent::new(AuthEventKind::AppKeyRevoked, now).detail("name", name));
+    if apps
+        .delete_by_name(name, &mut journal)
+        .await
+        .map_err(AppError::Store)?
+    {
         tracing::info!(app = %name, "app deleted");
         Ok(())
     } else {

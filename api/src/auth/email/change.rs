@@ -9,10 +9,13 @@
 use super::tokens::{self, EMAIL_CHANGE_PURPOSE};
 use crate::auth::accounts::identifiers::Email;
 use crate::auth::authenticator::Authenticator;
+use crate::auth::client::ClientMeta;
 use crate::auth::error::AuthError;
+use crate::auth::events::{AuthEventKind, NewAuthEvent};
 use crate::auth::principal::Principal;
 use crate::auth::secret::{ExposeSecret as _, SecretString};
 use crate::auth::sessions::step_up::StepUp;
+use crate::store::auth_events::Journal;
 
 const INVALID: AuthError = AuthError::Unauthenticated(
     "the email change link is invalid or has expired: ask for a new one",
@@ -57,7 +60,11 @@ impl Authenticator {
     /// Spends an email-change token (from the link's fragment): the account's address
     /// becomes the one the link was sent to, verified. `CONFLICT` if another account took
     /// that address meanwhile.
-    pub async fn confirm_email_change(&self, presented: &SecretString) -> Result<(), AuthError> {
+    pub async fn confirm_email_change(
+        &self,
+        presented: &SecretString,
+        client: &ClientMeta,
+    ) -> Result<(), AuthError> {
         let now = self.now();
         let token = tokens::parse_token(presented.expose_secret()).ok_or(INVALID)?;
         let hash = token.hash();
@@ -67,11 +74,19 @@ impl Authenticator {
             .find_live(hash.as_str(), EMAIL_CHANGE_PURPOSE, now)
             .await?
             .ok_or(INVALID)?;
+        // The addresses are not written: the log outlives address changes, and an
+        // address is personal data the event does not need to be recognised.
+        let mut journal = Journal::of(
+            NewAuthEvent::new(AuthEventKind::EmailChanged, now)
+                .user(live.user_id)
+                .client(client),
+        );
         let changed = self
             .mail
             .tokens
-            .change_email(hash.as_str(), live.user_id, &live.email, now)
+            .change_email(hash.as_str(), live.user_id, &live.email, &mut journal, now)
             .await?;
+        self.publish(journal);
         if !changed {
             return Err(INVALID);
         }

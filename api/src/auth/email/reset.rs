@@ -6,9 +6,13 @@ use crate::auth::accounts::identifiers::{Email, Username};
 use crate::auth::authenticator::Authenticator;
 use crate::auth::client::ClientMeta;
 use crate::auth::error::AuthError;
+use crate::auth::events::{AuthEventKind, NewAuthEvent};
 use crate::auth::passwords::password::Password;
+use crate::auth::personal_tokens::ledger::token_deleted;
 use crate::auth::secret::{ExposeSecret as _, SecretString};
+use crate::auth::sessions::ledger::session_ended;
 use crate::auth::throttle::address_budget::ThrottledAction;
+use crate::store::auth_events::Journal;
 use crate::store::email_tokens::PasswordReset;
 
 const INVALID: AuthError =
@@ -96,6 +100,19 @@ impl Authenticator {
         // if it was not verified before.
         let notice = self.notice_to(&account, live.email.as_str(), MailKind::PasswordChanged);
         let has_notice = notice.is_some();
+        let now = self.now();
+        let client = &request.client;
+        let mut journal = Journal::of(
+            NewAuthEvent::new(AuthEventKind::PasswordReset, now)
+                .user(account.id)
+                .client(client),
+        )
+        .per_ended_session(session_ended(account.id, "password_reset", client, now))
+        .per_deleted_token(token_deleted(account.id, "password_reset", client, now));
+        let verified_event = NewAuthEvent::new(AuthEventKind::EmailVerified, now)
+            .user(account.id)
+            .client(client)
+            .detail("by", "password_reset");
         let reset = self
             .mail
             .tokens
@@ -106,10 +123,13 @@ impl Authenticator {
                     email: live.email.as_str(),
                     new_hash,
                     notice,
+                    verified_event,
                 },
-                self.now(),
+                &mut journal,
+                now,
             )
             .await?;
+        self.publish(journal);
         if !reset {
             return Err(INVALID);
         }

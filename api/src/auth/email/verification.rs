@@ -4,9 +4,12 @@
 use super::kind::MailKind;
 use super::tokens::{self, MAX_CODE_FAILURES, VERIFY_PURPOSE};
 use crate::auth::authenticator::Authenticator;
+use crate::auth::client::ClientMeta;
 use crate::auth::error::AuthError;
+use crate::auth::events::{AuthEventKind, NewAuthEvent};
 use crate::auth::principal::Principal;
 use crate::auth::secret::{ExposeSecret as _, SecretString};
+use crate::store::auth_events::Journal;
 use crate::store::users::UserRow;
 
 const INVALID: AuthError =
@@ -42,10 +45,13 @@ impl Authenticator {
         &self,
         caller: Option<&Principal>,
         presented: &SecretString,
+        client: &ClientMeta,
     ) -> Result<(), AuthError> {
         let now = self.now();
         let raw = presented.expose_secret();
-        let live = if let Some(token) = tokens::parse_token(raw) {
+        let link = tokens::parse_token(raw);
+        let code_used = link.is_none();
+        let live = if let Some(token) = link {
             self.mail
                 .tokens
                 .find_live(token.hash().as_str(), VERIFY_PURPOSE, now)
@@ -83,11 +89,25 @@ impl Authenticator {
             None
         };
         let row = live.ok_or(INVALID)?;
+        let mut journal = Journal::of(
+            NewAuthEvent::new(AuthEventKind::EmailVerified, now)
+                .user(row.user_id)
+                .session(caller.and_then(Principal::session_id))
+                .client(client)
+                .detail("by", if code_used { "code" } else { "link" }),
+        );
         let verified = self
             .mail
             .tokens
-            .verify_email(row.token_hash.expose(), row.user_id, &row.email, now)
+            .verify_email(
+                row.token_hash.expose(),
+                row.user_id,
+                &row.email,
+                &mut journal,
+                now,
+            )
             .await?;
+        self.publish(journal);
         if !verified {
             return Err(INVALID);
         }

@@ -7,11 +7,16 @@ use crate::auth::authenticator::Authenticator;
 use crate::auth::client::ClientMeta;
 use crate::auth::email::kind::MailKind;
 use crate::auth::error::AuthError;
+use crate::auth::events::{AuthEventKind, NewAuthEvent};
+use crate::auth::personal_tokens::ledger::token_deleted;
 use crate::auth::principal::Principal;
 use crate::auth::proof::Claim;
 use crate::auth::secret::{ExposeSecret, SecretString};
+use crate::auth::sessions::ledger::session_ended;
 use crate::auth::throttle::account_lock::account_throttle_key;
 use crate::auth::throttle::address_budget::ThrottledAction;
+use crate::store::auth_events::Journal;
+use crate::store::users::AlongWithPasswordChange;
 
 /// A password change, as it arrived.
 #[derive(Debug)]
@@ -67,6 +72,7 @@ impl Authenticator {
                 password: &current,
                 otp: request.otp.as_ref().map(ExposeSecret::expose_secret),
                 ip,
+                failure_events: None,
             })
             .await?
             .account;
@@ -99,17 +105,33 @@ impl Authenticator {
             .and_then(Principal::session_id);
         let notice = self.notice_for(&row, MailKind::PasswordChanged);
         let has_notice = notice.is_some();
+        let now = self.now();
+        let client = &request.client;
+        let mut journal = Journal::of(
+            NewAuthEvent::new(AuthEventKind::PasswordChanged, now)
+                .user(row.id)
+                .session(caller.and_then(Principal::session_id))
+                .client(client)
+                .detail("byName", named)
+                .detail("personalTokensEnded", request.end_personal_tokens),
+        )
+        .per_ended_session(session_ended(row.id, "password_changed", client, now))
+        .per_deleted_token(token_deleted(row.id, "password_changed", client, now));
         let changed = self
             .passwords
             .replace(
                 &row,
                 hash,
                 keep,
-                request.end_personal_tokens,
-                notice,
-                self.now(),
+                AlongWithPasswordChange {
+                    end_personal_tokens: request.end_personal_tokens,
+                    notice,
+                    journal: &mut journal,
+                },
+                now,
             )
             .await?;
+        self.publish(journal);
         if has_notice && changed {
             self.mail.written();
         }

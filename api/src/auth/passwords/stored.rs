@@ -7,7 +7,6 @@ use uuid::Uuid;
 use super::hasher::{PasswordHasher, Verification};
 use super::password::Password;
 use crate::auth::error::AuthError;
-use crate::store::outbox::NewMail;
 use crate::store::users::{AlongWithPasswordChange, UserRow, Users};
 
 /// Checks and stores account passwords.
@@ -53,15 +52,14 @@ impl StoredPasswords {
 
     /// Replaces the account's password hash, if it is still the one verified (a
     /// concurrent change wins otherwise: `false`), and ends every session but `keep`, and
-    /// with `end_personal_tokens` every personal token, and writes `notice`, all in one
+    /// as `along` says every personal token, and writes the notice and events, all in one
     /// transaction.
     pub async fn replace(
         &self,
         row: &UserRow,
         new_hash: String,
         keep: Option<Uuid>,
-        end_personal_tokens: bool,
-        notice: Option<NewMail>,
+        along: AlongWithPasswordChange<'_>,
         now: DateTime<Utc>,
     ) -> Result<bool, AuthError> {
         Ok(self
@@ -71,10 +69,7 @@ impl StoredPasswords {
                 row.password_hash.expose(),
                 new_hash,
                 keep,
-                AlongWithPasswordChange {
-                    end_personal_tokens,
-                    notice,
-                },
+                along,
                 now,
             )
             .await?)

@@ -11,8 +11,11 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::use_recorder::{RECORD_USE_EVERY, UseRecorder};
+use crate::auth::client::ClientMeta;
 use crate::auth::error::AuthError;
+use crate::auth::events::{AuthEventKind, NewAuthEvent};
 use crate::auth::secret::{OpaqueSecret, TokenHash};
+use crate::store::auth_events::Journal;
 use crate::store::auth_headers::{AddRefused, AuthHeaderRow, AuthHeaders, NewAuthHeader};
 use crate::store::users::UserRow;
 
@@ -70,22 +73,35 @@ impl PersonalTokenLedger {
         owner: Uuid,
         name: String,
         expires_at: Option<DateTime<Utc>>,
+        created: NewAuthEvent,
         now: DateTime<Utc>,
-    ) -> Result<Result<(OpaqueSecret, AuthHeaderRow), AddRefusal>, AuthError> {
+    ) -> Result<Result<(OpaqueSecret, AuthHeaderRow, Journal), AddRefusal>, AuthError> {
         let token = OpaqueSecret::generate(PREFIX);
+        let id = Uuid::now_v7();
+        let mut journal = Journal::of(
+            created
+                .detail("tokenId", id.to_string())
+                .detail("name", name.clone()),
+        );
         let new = NewAuthHeader {
-            id: Uuid::now_v7(),
+            id,
             user_id: owner,
             name,
             token_hash: token.hash().as_str().to_owned(),
             prefix: token.shown_prefix(PREFIX),
             expires_at,
         };
-        Ok(match self.auth_headers.add(new, LIVE_LIMIT, now).await? {
-            Ok(row) => Ok((token, row)),
-            Err(AddRefused::AtLimit(_)) => Err(AddRefusal::AtLimit),
-            Err(AddRefused::NoOwner) => Err(AddRefusal::NoOwner),
-        })
+        Ok(
+            match self
+                .auth_headers
+                .add(new, LIVE_LIMIT, &mut journal, now)
+                .await?
+            {
+                Ok(row) => Ok((token, row, journal)),
+                Err(AddRefused::AtLimit(_)) => Err(AddRefusal::AtLimit),
+                Err(AddRefused::NoOwner) => Err(AddRefusal::NoOwner),
+            },
+        )
     }
 
     /// `owner`'s tokens, newest first, expired ones included.
@@ -93,23 +109,39 @@ impl PersonalTokenLedger {
         Ok(self.auth_headers.of_user(owner).await?)
     }
 
-    pub async fn delete_by_id(&self, owner: Uuid, id: Uuid) -> Result<bool, AuthError> {
-        Ok(self.auth_headers.delete_by_id(owner, id).await?)
+    /// Deletes `owner`'s token `id`, writing `journal` with it.
+    pub async fn delete_by_id(
+        &self,
+        owner: Uuid,
+        id: Uuid,
+        journal: &mut Journal,
+    ) -> Result<bool, AuthError> {
+        Ok(self.auth_headers.delete_by_id(owner, id, journal).await?)
     }
 
-    /// Deletes every token of `owner`; how many there were.
-    pub async fn delete_all_of(&self, owner: Uuid) -> Result<u64, AuthError> {
-        Ok(self.auth_headers.delete_all_of(owner).await?)
+    /// Deletes every token of `owner`, writing `journal` with them; how many there were.
+    pub async fn delete_all_of(
+        &self,
+        owner: Uuid,
+        journal: &mut Journal,
+    ) -> Result<u64, AuthError> {
+        Ok(self.auth_headers.delete_all_of(owner, journal).await?)
     }
 
-    /// Deletes `owner`'s token whose text is `raw`; `false` for anything else.
-    pub async fn delete_by_token(&self, owner: Uuid, raw: &str) -> Result<bool, AuthError> {
+    /// Deletes `owner`'s token whose text is `raw`, writing `journal` with it; `false` for
+    /// anything else.
+    pub async fn delete_by_token(
+        &self,
+        owner: Uuid,
+        raw: &str,
+        journal: &mut Journal,
+    ) -> Result<bool, AuthError> {
         let Some(token) = OpaqueSecret::parse(PREFIX, raw) else {
             return Ok(false);
         };
         Ok(self
             .auth_headers
-            .delete_by_hash(owner, token.hash().as_str())
+            .delete_by_hash(owner, token.hash().as_str(), journal)
             .await?)
     }
 
@@ -147,4 +179,18 @@ impl PersonalTokenLedger {
         }
         Ok((row.id, owner))
     }
+}
+
+/// The `PERSONAL_TOKEN_DELETED` event of each token a change deletes (its id is added per
+/// token): why, and from where the change came.
+pub fn token_deleted(
+    owner: Uuid,
+    reason: &'static str,
+    client: &ClientMeta,
+    now: DateTime<Utc>,
+) -> NewAuthEvent {
+    NewAuthEvent::new(AuthEventKind::PersonalTokenDeleted, now)
+        .user(owner)
+        .client(client)
+        .detail("reason", reason)
 }

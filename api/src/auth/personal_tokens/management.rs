@@ -3,14 +3,17 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::ledger::{AddRefusal, LIVE_LIMIT};
+use super::ledger::{AddRefusal, LIVE_LIMIT, token_deleted};
 use super::token_name::parse_token_name;
 use crate::auth::authenticator::Authenticator;
+use crate::auth::client::ClientMeta;
 use crate::auth::email::kind::MailKind;
 use crate::auth::error::AuthError;
+use crate::auth::events::{AuthEventKind, NewAuthEvent};
 use crate::auth::principal::Principal;
 use crate::auth::secret::{ExposeSecret as _, OpaqueSecret, SecretString};
 use crate::auth::sessions::step_up::StepUp;
+use crate::store::auth_events::Journal;
 use crate::store::auth_headers::AuthHeaderRow;
 
 /// A personal token as its owner sees it in a listing: never the token itself.
@@ -63,6 +66,7 @@ impl Authenticator {
         name: &str,
         expires_at: Option<DateTime<Utc>>,
         step_up: StepUp,
+        client: &ClientMeta,
     ) -> Result<NewPersonalToken, AuthError> {
         if who.session_id().is_none() {
             return Err(AuthError::Forbidden(
@@ -78,12 +82,18 @@ impl Authenticator {
         // Asked once the input is known to be good, so a client prompts for the password
         // only for a request that can succeed.
         self.require_recent_authentication(who, step_up).await?;
+        let created = NewAuthEvent::new(AuthEventKind::PersonalTokenCreated, now)
+            .user(who.user_id)
+            .session(who.session_id())
+            .client(client)
+            .detail_opt("expiresAt", expires_at.map(|at| at.to_rfc3339()));
         match self
             .personal_tokens
-            .add(who.user_id, name, expires_at, now)
+            .add(who.user_id, name, expires_at, created, now)
             .await?
         {
-            Ok((token, row)) => {
+            Ok((token, row, journal)) => {
+                self.publish(journal);
                 tracing::info!(user_id = %who.user_id, auth_header_id = %row.id, "personal token created");
                 self.send_notice(who.user_id, MailKind::PersonalTokenCreated)
                     .await;
@@ -114,19 +124,26 @@ impl Authenticator {
         &self,
         who: &Principal,
         target: PersonalTokenRef,
+        client: &ClientMeta,
     ) -> Result<bool, AuthError> {
+        let mut journal = Journal::new().per_deleted_token(
+            token_deleted(who.user_id, "deleted", client, self.now()).session(who.session_id()),
+        );
         let deleted = match target {
             PersonalTokenRef::Id(id) => {
                 let id = Uuid::parse_str(id.trim())
                     .map_err(|_| AuthError::bad_input("id", "is not an auth header id"))?;
-                self.personal_tokens.delete_by_id(who.user_id, id).await?
+                self.personal_tokens
+                    .delete_by_id(who.user_id, id, &mut journal)
+                    .await?
             }
             PersonalTokenRef::Token(raw) => {
                 self.personal_tokens
-                    .delete_by_token(who.user_id, raw.expose_secret().trim())
+                    .delete_by_token(who.user_id, raw.expose_secret().trim(), &mut journal)
                     .await?
             }
         };
+        self.publish(journal);
         if deleted {
             tracing::info!(user_id = %who.user_id, "personal token deleted");
         }

@@ -17,6 +17,8 @@ use super::step_up::AuthenticationMethod;
 use super::token_mode::TokenMode;
 use crate::auth::client::ClientMeta;
 use crate::auth::error::AuthError;
+use crate::auth::events::{AuthEventKind, NewAuthEvent};
+use crate::store::auth_events::Journal;
 use crate::store::sessions::{NewSession, SessionRow, Sessions};
 use crate::store::users::UserRow;
 
@@ -26,6 +28,8 @@ const USER_AGENT_MAX_CHARS: usize = 512;
 /// A session just opened, with its first refresh token.
 pub struct OpenedSession {
     pub id: Uuid,
+    /// The events written with the session, to publish.
+    pub journal: Journal,
     pub refresh: RefreshToken,
     pub expires_at: DateTime<Utc>,
 }
@@ -34,6 +38,14 @@ pub struct OpenedSession {
 pub struct Rotated {
     pub session: SessionRow,
     pub successor: RefreshToken,
+}
+
+/// What presenting a refresh token did.
+pub enum Rotation {
+    Rotated(Rotated),
+    /// It came back after its grace window: its session was ended, and these events
+    /// were written (the answer is `RefreshTokenReused`).
+    Reused(Journal),
 }
 
 pub struct SessionLedger {
@@ -80,12 +92,14 @@ impl SessionLedger {
         mode: TokenMode,
         method: AuthenticationMethod,
         client: ClientMeta,
+        opened: NewAuthEvent,
         now: DateTime<Utc>,
     ) -> Result<OpenedSession, AuthError> {
         let ttl = chrono::Duration::from_std(self.ttl).context("session_ttl")?;
         let id = Uuid::now_v7();
         let refresh = RefreshToken::generate();
         let expires_at = now + ttl;
+        let mut journal = Journal::of(opened.session(Some(id)));
         self.sessions
             .open(
                 NewSession {
@@ -100,6 +114,7 @@ impl SessionLedger {
                     authentication_method: method.as_str(),
                 },
                 refresh.hash().as_str(),
+                &mut journal,
                 now,
             )
             .await?;
@@ -107,6 +122,7 @@ impl SessionLedger {
         self.prune_if_due(now);
         Ok(OpenedSession {
             id,
+            journal,
             refresh,
             expires_at,
         })
@@ -157,9 +173,14 @@ impl SessionLedger {
 
     /// Supersedes the presented refresh token with a successor. A token superseded within
     /// the grace window (two tabs refreshing at once, a retried request) gets the successor
-    /// it was already given, never another; after it, the session ends and the answer is
-    /// `RefreshTokenReused`.
-    pub async fn rotate(&self, presented: &str, now: DateTime<Utc>) -> Result<Rotated, AuthError> {
+    /// it was already given, never another; after it, the session ends
+    /// ([`Rotation::Reused`]).
+    pub async fn rotate(
+        &self,
+        presented: &str,
+        client: &ClientMeta,
+        now: DateTime<Utc>,
+    ) -> Result<Rotation, AuthError> {
         let token = RefreshToken::parse(presented).ok_or(UNKNOWN_REFRESH_TOKEN)?;
         let hash = token.hash();
         let mut record = self
@@ -192,7 +213,7 @@ impl SessionLedger {
                 )
                 .await?;
             if won {
-                return Ok(Rotated { session, successor });
+                return Ok(Rotation::Rotated(Rotated { session, successor }));
             }
             // Another refresh superseded it a moment ago: judge it as superseded then, with
             // the seed that refresh kept.
@@ -208,14 +229,27 @@ impl SessionLedger {
                 // logs in again.
                 let seed = record.successor_seed.ok_or(UNKNOWN_REFRESH_TOKEN)?;
                 let successor = token.successor(&SuccessorSeed::from_stored(seed.0));
-                Ok(Rotated { session, successor })
+                Ok(Rotation::Rotated(Rotated { session, successor }))
             }
             Presented::Reused => {
+                const REASON: &str = "refresh_token_reused";
+                let mut journal = Journal::of(
+                    NewAuthEvent::new(AuthEventKind::RefreshReused, now)
+                        .user(session.user_id)
+                        .session(Some(session.id))
+                        .client(client),
+                )
+                .per_ended_session(session_ended(
+                    session.user_id,
+                    REASON,
+                    client,
+                    now,
+                ));
                 self.sessions
-                    .revoke(session.id, "refresh_token_reused", now)
+                    .revoke(session.id, REASON, &mut journal, now)
                     .await?;
                 tracing::warn!(session_id = %session.id, user_id = %session.user_id, "refresh token reused: session revoked");
-                Err(AuthError::RefreshTokenReused)
+                Ok(Rotation::Reused(journal))
             }
         }
     }
@@ -250,14 +284,22 @@ impl SessionLedger {
             .map(|s| s.id))
     }
 
-    /// Ends one session (`why` is recorded); `true` when it was live.
+    /// Ends one session (`why` is recorded), writing the events `events` makes for its
+    /// owner in the same transaction; `true` when it was live. The journal comes back
+    /// to be published.
     pub async fn end(
         &self,
         id: Uuid,
         why: &'static str,
+        events: impl FnOnce(Uuid) -> Journal,
         now: DateTime<Utc>,
-    ) -> Result<bool, AuthError> {
-        Ok(self.sessions.revoke(id, why, now).await?)
+    ) -> Result<(bool, Journal), AuthError> {
+        let Some(session) = self.sessions.find(id).await? else {
+            return Ok((false, Journal::new()));
+        };
+        let mut journal = events(session.user_id);
+        let ended = self.sessions.revoke(id, why, &mut journal, now).await?;
+        Ok((ended, journal))
     }
 
     /// Ends every session of the user the live session `id` belongs to, and names that
@@ -267,27 +309,31 @@ impl SessionLedger {
         &self,
         id: Uuid,
         why: &'static str,
+        events: impl FnOnce(Uuid) -> Journal,
         now: DateTime<Utc>,
-    ) -> Result<Option<Uuid>, AuthError> {
+    ) -> Result<Option<(Uuid, Journal)>, AuthError> {
         let Some(session) = self.sessions.find(id).await?.filter(|s| is_live(s, now)) else {
             return Ok(None);
         };
+        let mut journal = events(session.user_id);
         self.sessions
-            .revoke_all_for(session.user_id, why, now)
+            .revoke_all_for(session.user_id, why, &mut journal, now)
             .await?;
-        Ok(Some(session.user_id))
+        Ok(Some((session.user_id, journal)))
     }
 
-    /// Ends one of `owner`'s sessions; `false` when it is unknown, ended, or someone else's.
+    /// Ends one of `owner`'s sessions, writing `journal` with it; `false` when it is
+    /// unknown, ended, or someone else's.
     pub async fn end_owned(
         &self,
         id: Uuid,
         owner: Uuid,
+        journal: &mut Journal,
         now: DateTime<Utc>,
     ) -> Result<bool, AuthError> {
         Ok(self
             .sessions
-            .revoke_owned(id, owner, "revoked_by_user", now)
+            .revoke_owned(id, owner, "revoked_by_user", journal, now)
             .await?)
     }
 
@@ -348,4 +394,18 @@ fn truncate(mut value: String, max_chars: usize) -> String {
         value.truncate(index);
     }
     value
+}
+
+/// The `SESSION_REVOKED` event of each session a change ends (its id is added per
+/// session): why, and from where the change came.
+pub fn session_ended(
+    owner: Uuid,
+    reason: &'static str,
+    client: &ClientMeta,
+    now: DateTime<Utc>,
+) -> NewAuthEvent {
+    NewAuthEvent::new(AuthEventKind::SessionRevoked, now)
+        .user(owner)
+        .client(client)
+        .detail("reason", reason)
 }

@@ -3,6 +3,10 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use super::ledger::session_ended;
+use crate::auth::client::ClientMeta;
+use crate::store::auth_events::Journal;
+
 use crate::auth::authenticator::Authenticator;
 use crate::auth::error::AuthError;
 use crate::auth::principal::Principal;
@@ -58,10 +62,24 @@ impl Authenticator {
 
     /// Ends one of the caller's own sessions. `false` when the id is unknown, already
     /// ended, or someone else's: the same answer, so it reveals nothing about other users.
-    pub async fn revoke_session(&self, who: &Principal, id: &str) -> Result<bool, AuthError> {
+    pub async fn revoke_session(
+        &self,
+        who: &Principal,
+        id: &str,
+        client: &ClientMeta,
+    ) -> Result<bool, AuthError> {
         let id = Uuid::parse_str(id.trim())
             .map_err(|_| AuthError::bad_input("id", "is not a session id"))?;
-        let ended = self.sessions.end_owned(id, who.user_id, self.now()).await?;
+        let now = self.now();
+        let mut journal = Journal::new().per_ended_session(
+            session_ended(who.user_id, "revoked_by_user", client, now)
+                .detail_opt("bySession", who.session_id().map(|s| s.to_string())),
+        );
+        let ended = self
+            .sessions
+            .end_owned(id, who.user_id, &mut journal, now)
+            .await?;
+        self.publish(journal);
         if ended {
             tracing::info!(user_id = %who.user_id, session_id = %id, "session revoked by its owner");
         }

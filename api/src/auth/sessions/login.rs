@@ -8,10 +8,12 @@ use crate::auth::authenticator::Authenticator;
 use crate::auth::client::ClientMeta;
 use crate::auth::email::kind::MailKind;
 use crate::auth::error::AuthError;
+use crate::auth::events::{AuthEventKind, NewAuthEvent};
 use crate::auth::passwords::password::Password;
 use crate::auth::proof::Claim;
 use crate::auth::secret::{ExposeSecret, SecretString};
 use crate::auth::throttle::account_lock::account_throttle_key;
+use crate::auth::throttle::gate::FailureEvents;
 
 /// A login attempt, as it arrived.
 #[derive(Debug)]
@@ -45,6 +47,7 @@ impl Authenticator {
             .recognise(account_key, request.device_cookie.as_ref(), self.now())
             .await?;
         let throttle_key = device.as_ref().map_or(account_key, |device| device.id);
+        let row_id = row.as_ref().map(|r| r.id);
         let proven = self
             .prove(Claim {
                 account: row,
@@ -52,6 +55,20 @@ impl Authenticator {
                 password: &password,
                 otp: request.otp.as_ref().map(ExposeSecret::expose_secret),
                 ip: request.client.ip.as_deref(),
+                failure_events: Some(FailureEvents {
+                    failed: login_event(
+                        AuthEventKind::LoginFailed,
+                        row_id,
+                        &request.client,
+                        self.now(),
+                    ),
+                    locked: login_event(
+                        AuthEventKind::LoginLocked,
+                        row_id,
+                        &request.client,
+                        self.now(),
+                    ),
+                }),
             })
             .await?;
         let method = proven.method;
@@ -67,10 +84,25 @@ impl Authenticator {
             return Err(AuthError::PasswordExpired);
         }
         self.check_email_verified(&row)?;
+        let succeeded = login_event(
+            AuthEventKind::LoginSucceeded,
+            Some(account.id),
+            &request.client,
+            now,
+        )
+        .detail("method", method.as_str());
         let session = self
             .sessions
-            .open(account.id, request.mode, method, request.client, now)
+            .open(
+                account.id,
+                request.mode,
+                method,
+                request.client,
+                succeeded,
+                now,
+            )
             .await?;
+        self.publish(session.journal);
         let access = self.tokens.mint(account.id, session.id, now)?;
         let new_device = device.is_none();
         let device = self.known_devices.remember(account.id, device, now).await;
@@ -86,5 +118,20 @@ impl Authenticator {
             mode: request.mode,
             session_expires_at: session.expires_at,
         })
+    }
+}
+
+/// An event of a login attempt: the account if the name matched one (never the name
+/// typed, which may be a password typed in the wrong field), and the client.
+fn login_event(
+    kind: AuthEventKind,
+    account: Option<uuid::Uuid>,
+    client: &ClientMeta,
+    now: chrono::DateTime<chrono::Utc>,
+) -> NewAuthEvent {
+    let event = NewAuthEvent::new(kind, now).client(client);
+    match account {
+        Some(id) => event.user(id),
+        None => event,
     }
 }

@@ -2,9 +2,14 @@
 
 use uuid::Uuid;
 
+use super::ledger::session_ended;
 use crate::auth::authenticator::Authenticator;
+use crate::auth::client::ClientMeta;
 use crate::auth::error::AuthError;
+use crate::auth::events::{AuthEventKind, NewAuthEvent};
+use crate::auth::personal_tokens::ledger::token_deleted;
 use crate::auth::secret::{ExposeSecret as _, SecretString};
+use crate::store::auth_events::Journal;
 
 /// Which session `logout` should end.
 #[derive(Debug)]
@@ -27,6 +32,7 @@ impl Authenticator {
         target: LogoutTarget,
         all_sessions: bool,
         end_personal_tokens: bool,
+        client: &ClientMeta,
     ) -> Result<bool, AuthError> {
         if end_personal_tokens && !all_sessions {
             return Err(AuthError::bad_input(
@@ -49,21 +55,48 @@ impl Authenticator {
             LogoutTarget::Nothing => return Ok(false),
         };
         let now = self.now();
+        // `LOGGED_OUT` for the session logout was called for, then `SESSION_REVOKED` for
+        // each session it ended (that one included).
+        let events = |reason: &'static str| {
+            move |owner: Uuid| {
+                Journal::of(
+                    NewAuthEvent::new(AuthEventKind::LoggedOut, now)
+                        .user(owner)
+                        .session(Some(session_id))
+                        .client(client)
+                        .detail("allSessions", all_sessions),
+                )
+                .per_ended_session(session_ended(owner, reason, client, now))
+            }
+        };
         if all_sessions {
-            let Some(owner) = self
+            let Some((owner, journal)) = self
                 .sessions
-                .end_all_of_owner(session_id, "logout_all", now)
+                .end_all_of_owner(session_id, "logout_all", events("logout_all"), now)
                 .await?
             else {
                 return Ok(false);
             };
+            self.publish(journal);
             if end_personal_tokens {
-                let deleted = self.personal_tokens.delete_all_of(owner).await?;
+                let mut journal = Journal::new().per_deleted_token(
+                    token_deleted(owner, "logout_all", client, now).session(Some(session_id)),
+                );
+                let deleted = self
+                    .personal_tokens
+                    .delete_all_of(owner, &mut journal)
+                    .await?;
+                self.publish(journal);
                 tracing::info!(user_id = %owner, deleted, "personal tokens ended at logout");
             }
             Ok(true)
         } else {
-            self.sessions.end(session_id, "logout", now).await
+            let (ended, journal) = self
+                .sessions
+                .end(session_id, "logout", events("logout"), now)
+                .await?;
+            self.publish(journal);
+            Ok(ended)
         }
     }
 }

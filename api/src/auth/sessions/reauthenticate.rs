@@ -36,6 +36,7 @@ impl Authenticator {
                 password: &password,
                 otp: otp.as_ref().map(|otp| otp.expose_secret()),
                 ip,
+                failure_events: None,
             })
             .await?;
         if proven.needs_rehash {

@@ -1,8 +1,10 @@
 //! Refreshing: rotating a refresh token and minting a new access token for its session.
 
 use super::issued::SessionTokens;
+use super::ledger::Rotation;
 use super::token_mode::TokenMode;
 use crate::auth::authenticator::Authenticator;
+use crate::auth::client::ClientMeta;
 use crate::auth::error::AuthError;
 use crate::auth::secret::{ExposeSecret as _, SecretString};
 use crate::auth::throttle::address_budget::ThrottledAction;
@@ -32,8 +34,9 @@ impl Authenticator {
         presented: &SecretString,
         source: RefreshSource,
         mode: Option<TokenMode>,
-        ip: Option<&str>,
+        client: &ClientMeta,
     ) -> Result<SessionTokens, AuthError> {
+        let ip = client.ip.as_deref();
         if source == RefreshSource::Cookie && mode == Some(TokenMode::Json) {
             return Err(AuthError::bad_input(
                 "mode",
@@ -43,7 +46,9 @@ impl Authenticator {
         }
         self.throttle
             .charge(ThrottledAction::Refresh, ip, self.now())?;
-        let outcome = self.rotate(presented.expose_secret(), source, mode).await;
+        let outcome = self
+            .rotate(presented.expose_secret(), source, mode, client)
+            .await;
         if !matches!(
             outcome,
             Err(AuthError::Unauthenticated(_) | AuthError::RefreshTokenReused)
@@ -59,9 +64,16 @@ impl Authenticator {
         presented: &str,
         source: RefreshSource,
         mode: Option<TokenMode>,
+        client: &ClientMeta,
     ) -> Result<SessionTokens, AuthError> {
         let now = self.now();
-        let rotated = self.sessions.rotate(presented, now).await?;
+        let rotated = match self.sessions.rotate(presented, client, now).await? {
+            Rotation::Rotated(rotated) => rotated,
+            Rotation::Reused(journal) => {
+                self.publish(journal);
+                return Err(AuthError::RefreshTokenReused);
+            }
+        };
         let session = rotated.session;
         let row = self
             .accounts

@@ -105,6 +105,7 @@ impl Authenticator {
                 password: &password,
                 otp: otp.as_ref().map(|otp| otp.expose_secret()),
                 ip: ip.as_deref(),
+                failure_events: None,
             })
             .await?;
             return Ok(());

@@ -15,6 +15,8 @@ use uuid::Uuid;
 use super::account_lock::{FailureRecord, LockSchedule};
 use super::address_budget::{ClientKey, Counts, IpLimiter, ThrottledAction};
 use crate::auth::error::AuthError;
+use crate::auth::events::NewAuthEvent;
+use crate::store::auth_events::Journal;
 use crate::store::throttle::{Admission, Ending, LoginThrottle, Reservation};
 
 /// Forgotten failure counts are deleted at most this often per instance.
@@ -77,6 +79,24 @@ impl Drop for LoginAttempt {
                     tracing::warn!(%key, error = %e, "could not free a cancelled login attempt");
                 }
             });
+        }
+    }
+}
+
+/// The events a failed login records: the failure itself, and the template of the lock
+/// it may set off (its failure count and lock length are added).
+pub struct FailureEvents {
+    pub failed: NewAuthEvent,
+    pub locked: NewAuthEvent,
+}
+
+impl FailureEvents {
+    /// The same events, saying what was wrong (`password`, `otp`).
+    #[must_use]
+    pub fn because(self, reason: &'static str) -> FailureEvents {
+        FailureEvents {
+            failed: self.failed.detail("reason", reason),
+            locked: self.locked,
         }
     }
 }
@@ -213,25 +233,54 @@ impl Throttle {
     /// the attempt's key and frees its place, with one atomic write. The address's unit was
     /// taken by [`Throttle::begin_login`] and stays taken. Never fails the request: a count
     /// that cannot be written is logged.
-    pub async fn login_failed(
+    pub async fn login_failed(&self, attempt: LoginAttempt, ip: Option<&str>, now: DateTime<Utc>) {
+        self.login_failed_recording(attempt, ip, now, None).await;
+    }
+
+    /// [`Throttle::login_failed`], writing `events` with the count in its transaction: the
+    /// failure, and the lock when this failure locks the key. Returns what was written.
+    pub async fn login_failed_recording(
         &self,
         mut attempt: LoginAttempt,
         ip: Option<&str>,
         now: DateTime<Utc>,
-    ) {
+        events: Option<FailureEvents>,
+    ) -> Journal {
         let Some((key, _)) = attempt.end() else {
-            return;
+            return Journal::new();
         };
         let forget_before = self.schedule.forget_before(now);
         let ending = Ending::Failed {
             at: now,
             forget_before,
         };
-        match self.failures.release(key, ending).await {
+        let (mut journal, locked) = match events {
+            Some(FailureEvents { failed, locked }) => (Journal::of(failed), Some(locked)),
+            None => (Journal::new(), None),
+        };
+        let schedule = &self.schedule;
+        let lock_event = |failures: u32| {
+            let lock = schedule.lock_after(failures);
+            let template = locked?;
+            (!lock.is_zero()).then(|| {
+                template
+                    .detail("failures", failures)
+                    .detail("lockedForSeconds", lock.as_secs())
+            })
+        };
+        match self
+            .failures
+            .release_recording(key, ending, &mut journal, lock_event)
+            .await
+        {
             Ok(()) => tracing::info!(%key, ip, "failed login counted"),
-            Err(e) => tracing::error!(%key, error = %e, "could not count a failed login"),
+            Err(e) => {
+                tracing::error!(%key, error = %e, "could not count a failed login");
+                journal = Journal::new();
+            }
         }
         self.sweep_if_due(now);
+        journal
     }
 
     /// Forgets the failures of the attempt's key and frees its place: its owner got in.

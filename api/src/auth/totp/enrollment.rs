@@ -3,14 +3,17 @@
 
 use super::factor::Enrollment;
 use crate::auth::authenticator::Authenticator;
+use crate::auth::client::ClientMeta;
 use crate::auth::email::kind::MailKind;
 use crate::auth::error::AuthError;
+use crate::auth::events::{AuthEventKind, NewAuthEvent};
 use crate::auth::passwords::password::Password;
 use crate::auth::principal::Principal;
 use crate::auth::proof::Claim;
 use crate::auth::secret::{ExposeSecret as _, SecretString};
 use crate::auth::sessions::step_up::StepUp;
 use crate::auth::throttle::address_budget::ThrottledAction;
+use crate::store::auth_events::Journal;
 
 impl Authenticator {
     /// Issues a fresh secret and stores it as pending, replacing a pending one. Refused
@@ -41,15 +44,24 @@ impl Authenticator {
         who: &Principal,
         otp: &SecretString,
         step_up: StepUp,
+        client: &ClientMeta,
     ) -> Result<Vec<SecretString>, AuthError> {
         let ip = step_up.ip.clone();
         self.require_recent_authentication(who, step_up).await?;
         self.throttle
             .charge(ThrottledAction::Totp, ip.as_deref(), self.now())?;
+        let now = self.now();
+        let mut journal = Journal::of(
+            NewAuthEvent::new(AuthEventKind::TotpEnabled, now)
+                .user(who.user_id)
+                .session(who.session_id())
+                .client(client),
+        );
         let codes = self
             .totp
-            .confirm(who.user_id, otp.expose_secret(), self.now())
+            .confirm(who.user_id, otp.expose_secret(), &mut journal, now)
             .await?;
+        self.publish(journal);
         self.send_notice(who.user_id, MailKind::TotpEnabled).await;
         Ok(codes)
     }
@@ -63,8 +75,9 @@ impl Authenticator {
         who: &Principal,
         password: SecretString,
         otp: &SecretString,
-        ip: Option<&str>,
+        client: &ClientMeta,
     ) -> Result<bool, AuthError> {
+        let ip = client.ip.as_deref();
         // Guessing the password or a code here is guessing a login credential: the same
         // per-address budget and account lock apply.
         self.throttle
@@ -77,9 +90,17 @@ impl Authenticator {
             password: &password,
             otp: Some(otp.expose_secret()),
             ip,
+            failure_events: None,
         })
         .await?;
-        let was_on = self.totp.disable(who.user_id).await?;
+        let mut journal = Journal::of(
+            NewAuthEvent::new(AuthEventKind::TotpDisabled, self.now())
+                .user(who.user_id)
+                .session(who.session_id())
+                .client(client),
+        );
+        let was_on = self.totp.disable(who.user_id, &mut journal).await?;
+        self.publish(journal);
         if was_on {
             self.send_notice(who.user_id, MailKind::TotpDisabled).await;
         }

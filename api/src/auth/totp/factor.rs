@@ -12,6 +12,7 @@ use super::otp::PresentedOtp;
 use super::recovery_codes::{self, RecoveryCode};
 use crate::auth::error::AuthError;
 use crate::auth::secret::{ExposeSecret as _, SecretString};
+use crate::store::auth_events::Journal;
 use crate::store::totp::Totp;
 use crate::store::users::UserRow;
 
@@ -128,6 +129,7 @@ impl TotpFactor {
         &self,
         user_id: Uuid,
         otp: &str,
+        journal: &mut Journal,
         now: DateTime<Utc>,
     ) -> Result<Vec<SecretString>, AuthError> {
         let pending = self
@@ -147,7 +149,7 @@ impl TotpFactor {
         // The confirming code's step counts as used, so it cannot log in afterwards.
         let enabled = self
             .totp
-            .enable(&pending, to_stored(step)?, &hashes, now)
+            .enable(&pending, to_stored(step)?, &hashes, journal, now)
             .await?;
         if !enabled {
             // Confirmed by a racing request with the same code, or re-enrolled meanwhile:
@@ -160,8 +162,8 @@ impl TotpFactor {
 
     /// Turns TOTP off and deletes the recovery codes; `false` when it was not on (a
     /// pending enrolment is discarded all the same).
-    pub async fn disable(&self, user_id: Uuid) -> Result<bool, AuthError> {
-        let was_on = self.totp.disable(user_id).await?;
+    pub async fn disable(&self, user_id: Uuid, journal: &mut Journal) -> Result<bool, AuthError> {
+        let was_on = self.totp.disable(user_id, journal).await?;
         if was_on {
             tracing::info!(%user_id, "TOTP disabled");
         }

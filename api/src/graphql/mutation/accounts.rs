@@ -31,7 +31,7 @@ impl AccountMutations {
                     lastname: input.lastname,
                     role: Role::User,
                 },
-                request_context(ctx)?.client.ip.as_deref(),
+                &request_context(ctx)?.client,
             )
             .await?;
         Ok(account.into())

@@ -4,7 +4,7 @@ use async_graphql::{Context, ID, Object};
 
 use crate::auth::AuthError;
 use crate::auth::personal_tokens::management::PersonalTokenRef;
-use crate::graphql::context::{authenticator, principal, step_up};
+use crate::graphql::context::{authenticator, principal, request_context, step_up};
 use crate::graphql::errors::ApiError;
 use crate::graphql::types::{DateTime, NewAuthHeader, Secret};
 
@@ -49,6 +49,7 @@ impl AuthHeaderMutations {
                 &name,
                 expires_at.map(|at| at.0),
                 step_up(ctx, password, otp)?,
+                &request_context(ctx)?.client,
             )
             .await?;
         Ok(new.into())
@@ -71,7 +72,7 @@ impl AuthHeaderMutations {
             }
         };
         Ok(authenticator(ctx)?
-            .delete_personal_token(&who, target)
+            .delete_personal_token(&who, target, &request_context(ctx)?.client)
             .await?)
     }
 }

@@ -42,7 +42,11 @@ impl EmailMutations {
     ) -> Result<bool, ApiError> {
         let caller = optional_principal(ctx).await?;
         authenticator(ctx)?
-            .verify_email(caller.as_ref(), &token.into_inner())
+            .verify_email(
+                caller.as_ref(),
+                &token.into_inner(),
+                &request_context(ctx)?.client,
+            )
             .await?;
         Ok(true)
     }
@@ -134,7 +138,7 @@ impl EmailMutations {
         #[graphql(secret, desc = "The token from the confirmation link's fragment.")] token: Secret,
     ) -> Result<bool, ApiError> {
         authenticator(ctx)?
-            .confirm_email_change(&token.into_inner())
+            .confirm_email_change(&token.into_inner(), &request_context(ctx)?.client)
             .await?;
         Ok(true)
     }

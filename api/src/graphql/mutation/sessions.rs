@@ -64,12 +64,7 @@ impl SessionMutations {
             ),
         };
         let tokens = authenticator(ctx)?
-            .refresh(
-                &presented,
-                source,
-                mode.map(Into::into),
-                request.client.ip.as_deref(),
-            )
+            .refresh(&presented, source, mode.map(Into::into), &request.client)
             .await?;
         issue(ctx, &tokens)
     }
@@ -115,6 +110,7 @@ impl SessionMutations {
                 target,
                 all_sessions.unwrap_or(false),
                 end_personal_tokens.unwrap_or(false),
+                &request.client,
             )
             .await?)
     }
@@ -158,7 +154,10 @@ impl SessionMutations {
         #[graphql(desc = "The session's id, from `sessions`.")] id: ID,
     ) -> Result<bool, ApiError> {
         let who = principal(ctx).await?;
-        Ok(authenticator(ctx)?.revoke_session(&who, &id).await?)
+        let client = &request_context(ctx)?.client;
+        Ok(authenticator(ctx)?
+            .revoke_session(&who, &id, client)
+            .await?)
     }
 }
 

@@ -57,7 +57,12 @@ impl TotpMutations {
     ) -> Result<Vec<String>, ApiError> {
         let who = principal(ctx).await?;
         let codes = authenticator(ctx)?
-            .confirm_totp(&who, &otp.into_inner(), step_up(ctx, password, None)?)
+            .confirm_totp(
+                &who,
+                &otp.into_inner(),
+                step_up(ctx, password, None)?,
+                &request_context(ctx)?.client,
+            )
             .await?;
         // The answer is the one place the codes are shown.
         Ok(codes
@@ -78,14 +83,9 @@ impl TotpMutations {
         #[graphql(secret, desc = "A current code from the app, or a recovery code.")] otp: Secret,
     ) -> Result<bool, ApiError> {
         let who = principal(ctx).await?;
-        let ip = request_context(ctx)?.client.ip.clone();
+        let client = &request_context(ctx)?.client;
         Ok(authenticator(ctx)?
-            .disable_totp(
-                &who,
-                password.into_inner(),
-                &otp.into_inner(),
-                ip.as_deref(),
-            )
+            .disable_totp(&who, password.into_inner(), &otp.into_inner(), client)
             .await?)
     }
 }

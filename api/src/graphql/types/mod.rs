@@ -1,6 +1,7 @@
 //! GraphQL input and output types. Built from domain values with `From`; no entity
 //! (and so no hash) ever reaches them.
 
+mod auth_event;
 mod auth_header;
 mod auth_payload;
 mod auth_policy;
@@ -12,6 +13,7 @@ mod session;
 mod totp;
 mod user;
 
+pub use auth_event::{AuthEventConnection, AuthEventFilter};
 pub use auth_header::{AuthHeader, NewAuthHeader};
 pub use auth_payload::{AuthPayload, Credentials};
 pub use auth_policy::AuthPolicy;
