@@ -6,10 +6,10 @@
 //! never deliver the same endpoint's events at the same time.
 
 use chrono::{DateTime, Utc};
-use latchkey_entity::webhook_endpoint;
-use sea_orm::sea_query::{Alias, Expr, ExprTrait as _, Func, Order, Query};
+use latchkey_entity::{auth_event, webhook_endpoint};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait as _, ColumnTrait as _, Condition, ConnectionTrait as _, EntityTrait as _,
+    ActiveModelTrait as _, ColumnTrait as _, Condition, EntityTrait as _, PaginatorTrait as _,
     QueryFilter as _, QueryOrder as _, QuerySelect as _, Set,
 };
 use secrecy::SecretString;
@@ -83,7 +83,7 @@ pub struct StoredEvent {
     pub client_address: Option<String>,
     pub user_agent: Option<String>,
     /// The JSON text of the event's detail.
-    pub detail: Option<String>,
+    pub detail: String,
 }
 
 /// What a failed attempt records.
@@ -110,14 +110,6 @@ pub struct Backlog {
 pub struct Webhooks {
     db: Db,
     sealer: Sealer,
-}
-
-fn auth_events() -> Alias {
-    Alias::new("auth_events")
-}
-
-fn col(name: &'static str) -> Expr {
-    Expr::col((auth_events(), Alias::new(name)))
 }
 
 fn unclaimed(now: DateTime<Utc>) -> Condition {
@@ -199,14 +191,13 @@ impl Webhooks {
         &self,
         db: &impl sea_orm::ConnectionTrait,
     ) -> Result<i64, StoreError> {
-        let query = Query::select()
-            .expr_as(Func::max(col("id")), Alias::new("newest"))
-            .from(auth_events())
-            .to_owned();
-        let row = db.query_one(&query).await?;
-        Ok(row
-            .and_then(|row| row.try_get::<Option<i64>>("", "newest").ok().flatten())
-            .unwrap_or(0))
+        let newest = auth_event::Entity::find()
+            .select_only()
+            .column_as(auth_event::Column::Id.max(), "newest")
+            .into_tuple::<Option<i64>>()
+            .one(db)
+            .await?;
+        Ok(newest.flatten().unwrap_or(0))
     }
 
     /// Active endpoints due now that no live claim holds, without their secrets.
@@ -229,64 +220,45 @@ impl Webhooks {
     }
 
     /// Up to `limit` events after `cursor`, oldest first, of the given kinds (`None`: all).
+    /// Read through the event engine's entity, so the column types (`occurred_at`, `detail`)
+    /// are the engine's on every backend.
     pub async fn events_after(
         &self,
         cursor: i64,
         kinds: Option<&[String]>,
         limit: u64,
     ) -> Result<Vec<StoredEvent>, StoreError> {
-        let mut query = Query::select();
-        query
-            .columns([
-                (auth_events(), Alias::new("id")),
-                (auth_events(), Alias::new("occurred_at")),
-                (auth_events(), Alias::new("kind")),
-                (auth_events(), Alias::new("user_id")),
-                (auth_events(), Alias::new("session_id")),
-                (auth_events(), Alias::new("client_address")),
-                (auth_events(), Alias::new("user_agent")),
-                (auth_events(), Alias::new("detail")),
-            ])
-            .from(auth_events())
-            .and_where(col("id").gt(cursor))
-            .order_by((auth_events(), Alias::new("id")), Order::Asc)
-            .limit(limit);
+        let mut query = auth_event::Entity::find().filter(auth_event::Column::Id.gt(cursor));
         if let Some(kinds) = kinds {
-            query.and_where(col("kind").is_in(kinds.iter().cloned()));
+            query = query.filter(auth_event::Column::Kind.is_in(kinds.iter().cloned()));
         }
-        let rows = self.db.reader().query_all(&query).await?;
-        rows.into_iter()
-            .map(|row| {
-                Ok(StoredEvent {
-                    id: row.try_get("", "id")?,
-                    occurred_at: row.try_get("", "occurred_at")?,
-                    kind: row.try_get("", "kind")?,
-                    user_id: row.try_get("", "user_id")?,
-                    session_id: row.try_get("", "session_id")?,
-                    client_address: row.try_get("", "client_address")?,
-                    user_agent: row.try_get("", "user_agent")?,
-                    detail: row.try_get("", "detail")?,
-                })
+        let rows = query
+            .order_by_asc(auth_event::Column::Id)
+            .limit(limit)
+            .all(self.db.reader())
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|row| StoredEvent {
+                id: row.id,
+                occurred_at: row.occurred_at,
+                kind: row.kind,
+                user_id: row.user_id,
+                session_id: row.session_id,
+                client_address: row.client_address,
+                user_agent: row.user_agent,
+                detail: row.detail,
             })
-            .collect::<Result<Vec<_>, sea_orm::DbErr>>()
-            .map_err(StoreError::from)
+            .collect())
     }
 
     /// How many events after `cursor` there are of the given kinds (`None`: all).
     async fn count_after(&self, cursor: i64, kinds: Option<&[String]>) -> Result<u64, StoreError> {
-        let mut query = Query::select();
-        query
-            .expr_as(Func::count(col("id")), Alias::new("n"))
-            .from(auth_events())
-            .and_where(col("id").gt(cursor));
+        let mut query = auth_event::Entity::find().filter(auth_event::Column::Id.gt(cursor));
         if let Some(kinds) = kinds {
-            query.and_where(col("kind").is_in(kinds.iter().cloned()));
+            query = query.filter(auth_event::Column::Kind.is_in(kinds.iter().cloned()));
         }
-        let row = self.db.reader().query_one(&query).await?;
-        let n = row
-            .and_then(|row| row.try_get::<i64>("", "n").ok())
-            .unwrap_or(0);
-        Ok(u64::try_from(n).unwrap_or(0))
+        Ok(query.count(self.db.reader()).await?)
     }
 
     /// Claims the endpoint until `lease_until` if it is still due and unclaimed, and opens

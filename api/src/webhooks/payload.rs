@@ -8,11 +8,7 @@ use serde_json::{Value, json};
 use crate::store::webhooks::StoredEvent;
 
 pub fn body(event: &StoredEvent) -> Vec<u8> {
-    let detail = event
-        .detail
-        .as_deref()
-        .and_then(|text| serde_json::from_str::<Value>(text).ok())
-        .unwrap_or(Value::Null);
+    let detail = serde_json::from_str::<Value>(&event.detail).unwrap_or(Value::Null);
     let occurred_at = event
         .occurred_at
         .to_rfc3339_opts(SecondsFormat::Millis, true);
@@ -52,7 +48,7 @@ mod tests {
             session_id: None,
             client_address: Some("203.0.113.7".into()),
             user_agent: None,
-            detail: Some(r#"{"method":"password"}"#.into()),
+            detail: r#"{"method":"password"}"#.into(),
         };
         let value: Value = serde_json::from_slice(&body(&event)).unwrap();
         assert_eq!(value["type"], "LOGIN_SUCCEEDED");

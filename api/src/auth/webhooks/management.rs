@@ -7,6 +7,7 @@ use super::WebhookError;
 use super::filter::EventFilter;
 use super::signing_secret::SigningSecret;
 use super::target::EndpointUrl;
+use crate::auth::events::AuthEventKind;
 use crate::store::webhooks::{Backlog, EndpointRow, NewEndpoint, Webhooks};
 
 /// A new endpoint and its signing secret, shown this once.
@@ -16,9 +17,10 @@ pub struct CreatedEndpoint {
     pub secret: SigningSecret,
 }
 
-/// Whether `kind` names an event the server records.
+/// Whether `kind` names an event the server records: the event engine's list, so a kind
+/// added there can be subscribed to without a change here.
 pub fn known_kind(kind: &str) -> bool {
-    !kind.is_empty()
+    AuthEventKind::parse(kind).is_some()
 }
 
 /// Adds an endpoint for `url` receiving the kinds `events` names (`all`, or a
@@ -81,4 +83,19 @@ pub async fn enable(webhooks: &Webhooks, id: &str, now: DateTime<Utc>) -> Result
 /// The delivery backlog: what `/metrics` reports as the webhook backlog depth.
 pub async fn backlog(webhooks: &Webhooks) -> Result<Backlog, WebhookError> {
     Ok(webhooks.backlog().await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_known_kinds_are_the_event_engines() {
+        for kind in AuthEventKind::ALL {
+            assert!(known_kind(kind.as_str()), "{kind:?}");
+        }
+        for name in ["NOT_A_KIND", "logged_out", "LOGOUT", "", "LOGIN_SUCCEEDED "] {
+            assert!(!known_kind(name), "{name:?}");
+        }
+    }
 }
