@@ -16,6 +16,7 @@ pub mod shutdown;
 pub mod startup;
 pub mod store;
 pub mod telemetry;
+pub mod webhooks;
 
 #[cfg(test)]
 mod secrets_in_debug;

@@ -62,10 +62,16 @@ impl Application {
         let mail_worker = crate::mail::worker::spawn(
             &settings.mail,
             store.outbox.clone(),
-            clock,
+            clock.clone(),
             auth.mail_wake_signal(),
             Arc::downgrade(&auth),
             stopping.watch(),
+        )?;
+        crate::webhooks::worker::spawn(
+            &settings.webhooks,
+            store.webhooks.clone(),
+            clock,
+            Arc::downgrade(&auth),
         )?;
         if let Some(admin) = &settings.admin {
             auth.ensure_admin(&admin.username, &admin.password).await?;

@@ -21,3 +21,4 @@ pub mod totp;
 pub mod totp_recovery_code;
 pub mod user;
 pub mod webauthn_challenge;
+pub mod webhook_endpoint;

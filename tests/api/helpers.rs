@@ -256,6 +256,8 @@ impl TestApp {
             url: database_url,
             dir,
         } = database;
+        // reqwest has no TLS provider of its own here (see the server's webhook client).
+        latchkey_api::webhooks::client::install_default_crypto_provider();
         let client = reqwest::Client::builder()
             .cookie_store(true)
             .no_proxy()

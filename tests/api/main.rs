@@ -67,3 +67,5 @@ mod throttling;
 mod token_modes;
 mod totp;
 mod unicode;
+mod webhook_receiver;
+mod webhooks;

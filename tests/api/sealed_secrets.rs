@@ -21,7 +21,7 @@ use crate::totp::{code_at, login_with_otp, with_totp_on};
 const SEALED: &str = "sealed:v1:";
 
 /// A key file as `keys seal-init` writes it: 64 hex characters, the owner's alone.
-fn key_file(dir: &Path, name: &str) -> PathBuf {
+pub fn key_file(dir: &Path, name: &str) -> PathBuf {
     let path = dir.join(name);
     let hex = format!(
         "{}{}\n",

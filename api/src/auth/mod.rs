@@ -17,6 +17,8 @@
 //! - [`events`]: the security event log and the bus its events are announced on.
 //! - [`email`]: address verification, password reset and security notices (mail is
 //!   written to the outbox here and delivered by `crate::mail`).
+//! - [`webhooks`]: outbound webhook endpoints, their filters and signing secrets (events
+//!   are delivered by `crate::webhooks`).
 //!
 //! Each capability keeps its state private and offers a small surface. [`Authenticator`]
 //! (in `authenticator.rs`) is the one object the GraphQL layer calls: it holds one of
@@ -46,5 +48,6 @@ pub mod sessions;
 pub mod throttle;
 pub mod tokens;
 pub mod totp;
+pub mod webhooks;
 
 pub use error::AuthError;

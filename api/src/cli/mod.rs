@@ -6,6 +6,7 @@ mod hash_timing;
 mod keys;
 mod mail;
 mod users;
+mod webhooks;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -17,6 +18,7 @@ use self::apps::AppCommand;
 use self::keys::KeysCommand;
 use self::mail::MailCommand;
 use self::users::UserCommand;
+use self::webhooks::WebhookCommand;
 use crate::config::Settings;
 use crate::startup::Application;
 use crate::store::Store;
@@ -60,6 +62,9 @@ enum Command {
     /// The mail outbox.
     #[command(subcommand)]
     Mail(MailCommand),
+    /// Outbound webhook endpoints: where auth events are POSTed, signed.
+    #[command(subcommand)]
+    Webhook(WebhookCommand),
 }
 
 /// Parses the command line and runs it.
@@ -126,5 +131,6 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
         Command::App(command) => apps::run(command, &settings).await,
         Command::User(command) => users::run(command, &settings).await,
         Command::Mail(command) => mail::run(command, &settings).await,
+        Command::Webhook(command) => webhooks::run(command, &settings).await,
     }
 }

@@ -11,6 +11,7 @@ mod raw;
 mod secret_files;
 mod values;
 mod webauthn;
+pub mod webhooks;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -120,6 +121,7 @@ pub struct Settings {
     pub hashing: HashingSettings,
     pub mail: mail::MailSettings,
     pub webauthn: webauthn::WebauthnSettings,
+    pub webhooks: webhooks::WebhookSettings,
 }
 
 /// Access tokens live between these bounds, so `expires` (milliseconds) fits a GraphQL `Int`.
@@ -194,6 +196,7 @@ impl Settings {
         query_limits::check(&raw)?;
         let mail = mail::parse(&raw)?;
         let webauthn = webauthn::parse(&raw)?;
+        let webhooks = webhooks::parse(&raw)?;
         let access_token_ttl = parse_duration("access_token_ttl", &raw.access_token_ttl)?;
         if !(ACCESS_TTL_MIN..=ACCESS_TTL_MAX).contains(&access_token_ttl) {
             return Err(invalid("access_token_ttl", "must lie between 10s and 24h"));
@@ -445,6 +448,7 @@ impl Settings {
             hashing,
             mail,
             webauthn,
+            webhooks,
         })
     }
 

@@ -20,6 +20,7 @@ pub mod totp;
 mod unique;
 pub mod users;
 pub mod webauthn_challenges;
+pub mod webhooks;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -113,6 +114,7 @@ pub struct Store {
     pub passkeys: passkeys::Passkeys,
     pub webauthn_challenges: webauthn_challenges::WebauthnChallenges,
     pub auth_events: auth_events::AuthEvents,
+    pub webhooks: webhooks::Webhooks,
 }
 
 impl Store {
@@ -188,6 +190,7 @@ impl Store {
             passkeys: passkeys::Passkeys::new(db.clone()),
             webauthn_challenges: webauthn_challenges::WebauthnChallenges::new(db.clone()),
             auth_events: auth_events::AuthEvents::new(db.clone()),
+            webhooks: webhooks::Webhooks::new(db.clone(), sealer.clone()),
             db,
             sealer,
         }

@@ -12,11 +12,11 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use latchkey_entity::{signing_key, totp};
+use latchkey_entity::{signing_key, totp, webhook_endpoint};
 
 use super::envelope::{self, Place, SEALED_PREFIX, SealError, Stored};
 use super::key::SealingKey;
-use super::{Sealer, signing_key_place, totp_place};
+use super::{Sealer, signing_key_place, totp_place, webhook_secret_place};
 use crate::store::{Db, StoreError};
 
 /// The columns that hold sealed secrets.
@@ -24,15 +24,17 @@ use crate::store::{Db, StoreError};
 enum Table {
     SigningKeys,
     Totp,
+    WebhookEndpoints,
 }
 
-const TABLES: [Table; 2] = [Table::SigningKeys, Table::Totp];
+const TABLES: [Table; 3] = [Table::SigningKeys, Table::Totp, Table::WebhookEndpoints];
 
 /// A row's primary key.
 #[derive(Clone, Debug)]
 enum RowId {
     Kid(String),
     User(Uuid),
+    Webhook(Uuid),
 }
 
 /// One stored secret as read.
@@ -112,6 +114,20 @@ impl Table {
                     })
                     .collect())
             }
+            Table::WebhookEndpoints => {
+                let query = webhook_endpoint::Entity::find();
+                Ok(rows
+                    .select(query, webhook_endpoint::Column::Secret)
+                    .all(db)
+                    .await?
+                    .into_iter()
+                    .map(|row| StoredValue {
+                        place: webhook_secret_place(row.id),
+                        id: RowId::Webhook(row.id),
+                        stored: row.secret.0,
+                    })
+                    .collect())
+            }
         }
     }
 }
@@ -136,6 +152,14 @@ async fn replace(
                 .col_expr(totp::Column::Secret, Expr::value(new))
                 .filter(totp::Column::UserId.eq(*user_id))
                 .filter(totp::Column::Secret.eq(value.stored.as_str()))
+                .exec(db)
+                .await?
+        }
+        RowId::Webhook(id) => {
+            webhook_endpoint::Entity::update_many()
+                .col_expr(webhook_endpoint::Column::Secret, Expr::value(new))
+                .filter(webhook_endpoint::Column::Id.eq(*id))
+                .filter(webhook_endpoint::Column::Secret.eq(value.stored.as_str()))
                 .exec(db)
                 .await?
         }

@@ -1,5 +1,6 @@
 //! Secrets sealed at rest: with `secret_key_file` set, the Ed25519 private signing keys
-//! (`signing_keys.private_key`) and the TOTP secrets (`totp.secret`) are stored encrypted
+//! (`signing_keys.private_key`), the TOTP secrets (`totp.secret`) and the webhook signing
+//! secrets (`webhook_endpoints.secret`) are stored encrypted
 //! with XChaCha20-Poly1305, bound to their table, column and row, so a copy of the
 //! database alone lets no one sign tokens or compute codes.
 //!
@@ -95,5 +96,14 @@ pub(crate) fn totp_place(user_id: Uuid) -> Place {
         table: "totp",
         column: "secret",
         row: user_id.hyphenated().to_string(),
+    }
+}
+
+/// Where a webhook endpoint's signing secret is stored.
+pub(crate) fn webhook_secret_place(endpoint_id: Uuid) -> Place {
+    Place {
+        table: "webhook_endpoints",
+        column: "secret",
+        row: endpoint_id.hyphenated().to_string(),
     }
 }
