@@ -48,8 +48,7 @@ async fn sample(state: &AppState) {
     {
         metrics::gauge!(names::DB_ACQUIRE_SECONDS).set(wait.as_secs_f64());
     }
-    // One block per outbox; the webhook outbox adds its own here, labelled
-    // `outbox = "webhook"`, when it exists.
+    // One block per outbox, labelled by `outbox`.
     if let Ok(Ok(mail)) = tokio::time::timeout(SAMPLE_TIMEOUT, state.store.outbox.counts()).await {
         let depth = |s: &'static str, n: u64| {
             // Counts beyond f64's exact integers (2^53) do not occur; the cast only rounds.
@@ -57,5 +56,17 @@ async fn sample(state: &AppState) {
         };
         depth("pending", mail.pending);
         depth("failed", mail.failed);
+    }
+    if let Ok(Ok(webhooks)) =
+        tokio::time::timeout(SAMPLE_TIMEOUT, state.store.webhooks.backlog()).await
+    {
+        // Pending: events active endpoints still have to receive; failing and disabled
+        // count endpoints, whose backlog is what an operator acts on.
+        let depth = |s: &'static str, n: u64| {
+            metrics::gauge!(names::OUTBOX_DEPTH, "outbox" => "webhook", "state" => s).set(n as f64);
+        };
+        depth("pending", webhooks.pending_events);
+        depth("failing_endpoints", webhooks.failing_endpoints);
+        depth("disabled_endpoints", webhooks.disabled_endpoints);
     }
 }
