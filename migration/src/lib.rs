@@ -39,8 +39,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000003_create_known_devices::Migration),
             Box::new(m20261203_000010_create_mail_outbox::Migration),
             Box::new(m20261203_000011_create_email_tokens::Migration),
-            Box::new(m20261204_000201_create_passkeys::Migration),
             Box::new(m20261204_000001_create_auth_events::Migration),
+            Box::new(m20261204_000201_create_passkeys::Migration),
             Box::new(m20261204_000501_create_webhook_endpoints::Migration),
         ]
     }

@@ -237,7 +237,10 @@ async fn run_on(
     operation: async_graphql::Request,
     context: std::sync::Arc<RequestContext>,
 ) -> async_graphql::Response {
-    let executed = runtime.spawn(run(schema, operation, context));
+    // The task carries the request's span, so what the operation logs names the request.
+    let executed = runtime.spawn(tracing::Instrument::in_current_span(run(
+        schema, operation, context,
+    )));
     match executed.await {
         Ok(response) => response,
         Err(e) => {
