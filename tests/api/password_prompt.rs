@@ -18,6 +18,9 @@ fn wait_for(output: &mpsc::Receiver<Vec<u8>>, seen: &mut Vec<u8>, text: &str) {
     }
 }
 
+/// How long after a prompt the test types its answer.
+const HUMAN_PAUSE: Duration = Duration::from_millis(300);
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn user_add_at_a_terminal_prompts_without_echo() {
     if Command::new("script").arg("--version").output().is_err() {
@@ -60,10 +63,15 @@ async fn user_add_at_a_terminal_prompts_without_echo() {
     let mut stdin = running.stdin.take().unwrap();
     let mut seen = Vec::new();
 
-    // Act: answer each prompt once it is shown (echo is off by then).
+    // Act: answer each prompt the way a person does, a moment after it is shown.
+    // rpassword prints the prompt and only then turns the terminal's echo off, so a
+    // reply written in the same instant as the prompt appears can be echoed by the
+    // terminal itself (not by us): the pause keeps the test about our code, not that race.
     wait_for(&output, &mut seen, "Password: ");
+    std::thread::sleep(HUMAN_PAUSE);
     writeln!(stdin, "{}", user.password).unwrap();
     wait_for(&output, &mut seen, "Password again: ");
+    std::thread::sleep(HUMAN_PAUSE);
     writeln!(stdin, "{}", user.password).unwrap();
     wait_for(&output, &mut seen, "created");
     drop(stdin);
