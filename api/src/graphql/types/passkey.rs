@@ -6,6 +6,7 @@ use crate::auth::passkeys::stored::PasskeyView;
 /// A passkey (WebAuthn credential) of your account. Its public key is not shown.
 #[derive(SimpleObject, Debug, Clone)]
 pub struct Passkey {
+    /// Its id, for `renamePasskey` and `deletePasskey`.
     pub id: ID,
     /// The name you gave it.
     pub name: String,
