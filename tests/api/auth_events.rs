@@ -652,3 +652,60 @@ async fn events_older_than_event_retention_are_deleted_by_the_servers_clock() {
     assert_eq!(left[0].kind_name, "LOGIN_SUCCEEDED");
     assert_eq!(left[0].session_id.map(|s| s.to_string()), Some(sid(&fresh)));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_password_wherever_it_proves_the_owner_is_logged_as_a_failed_login() {
+    // Arrange: enough free failures that none of the four guesses locks the account.
+    let app = TestApp::spawn_with(|s| s.login_free_failures = 10).await;
+    let (_alice, login) = app.signed_in_user().await;
+    let token = str_field(&login, "accessToken");
+    let me = login["user"]["id"].clone();
+    let session = sid(&login);
+    let guesses = [
+        (
+            "changePassword",
+            CHANGE_PASSWORD,
+            json!({ "input": { "currentPassword": "guess-one-1", "newPassword": "a fresh new passphrase" } }),
+        ),
+        (
+            "reauthenticate",
+            "mutation Re($password: String!) { reauthenticate(password: $password) { id } }",
+            json!({ "password": "guess-two-2" }),
+        ),
+        (
+            "stepUp",
+            "mutation Add($name: String!, $password: String) { addAuthHeader(name: $name, password: $password) { token } }",
+            json!({ "name": "script", "password": "guess-three-3" }),
+        ),
+        (
+            "disableTotp",
+            DISABLE_TOTP,
+            json!({ "password": "guess-four-4", "otp": "123456" }),
+        ),
+    ];
+
+    for (operation, document, variables) in guesses {
+        // Act
+        let refused = app.gql_with_token(token, document, variables).await;
+
+        // Assert
+        refused.assert_error("UNAUTHENTICATED", 401);
+        let events = my_events(&app, token, 100).await;
+        let last = events.last().unwrap();
+        assert_eq!(
+            shape(std::slice::from_ref(last)),
+            vec![ev("LOGIN_FAILED", &me, Some(&session))],
+            "after {operation}: {events:#?}"
+        );
+        assert_eq!(
+            last["detail"],
+            json!({ "reason": "password", "during": operation })
+        );
+    }
+    let failed = my_events(&app, token, 100)
+        .await
+        .iter()
+        .filter(|e| e["kind"] == "LOGIN_FAILED")
+        .count();
+    assert_eq!(failed, 4);
+}

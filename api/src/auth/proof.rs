@@ -1,5 +1,5 @@
 //! Proving who you are: the one sequence every flow that judges a password goes through
-//! (`login`, `changePassword`, `disableTotp`).
+//! (`login`, `changePassword`, `reauthenticate`, `disableTotp`, a step-up password).
 //!
 //! The throttle is consulted before anything is checked; a wrong password, and a wrong
 //! one-time password, count as failures against the account; a missing one-time password
@@ -30,9 +30,8 @@ pub(crate) struct Claim<'a> {
     pub ip: Option<&'a str>,
     /// A passkey assertion offered in place of `otp` (login's second step).
     pub passkey: Option<serde_json::Value>,
-    /// What a failure records in the event log (`login` only); the `reason` detail is
-    /// added here.
-    pub failure_events: Option<FailureEvents>,
+    /// What a failure records in the event log; the `reason` detail is added here.
+    pub failure_events: FailureEvents,
 }
 
 /// An account whose owner has proved who they are.
@@ -71,7 +70,7 @@ impl Authenticator {
         let account = match (account, verification) {
             (Some(account), Verification::Match | Verification::MatchNeedsRehash) => account,
             _ => {
-                let events = failure_events.map(|e| e.because("password"));
+                let events = Some(failure_events.because("password"));
                 let journal = self
                     .throttle
                     .login_failed_recording(attempt, ip, self.now(), events)
@@ -89,7 +88,7 @@ impl Authenticator {
             match e {
                 AuthError::InvalidOtp | AuthError::Unauthenticated(_) => {
                     let reason = if with_passkey { "passkey" } else { "otp" };
-                    let events = failure_events.map(|e| e.because(reason));
+                    let events = Some(failure_events.because(reason));
                     let journal = self
                         .throttle
                         .login_failed_recording(attempt, ip, self.now(), events)

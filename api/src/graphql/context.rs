@@ -205,7 +205,7 @@ pub(crate) async fn optional_principal(ctx: &Context<'_>) -> Result<Option<Princ
 }
 
 /// What a step-up operation's call brings: the `password` and `otp` arguments, when given,
-/// and the client address for the throttle.
+/// and the client, for the throttle and the log.
 pub(crate) fn step_up(
     ctx: &Context<'_>,
     password: Option<super::types::Secret>,
@@ -214,6 +214,6 @@ pub(crate) fn step_up(
     Ok(StepUp {
         password: password.map(super::types::Secret::into_inner),
         otp: otp.map(super::types::Secret::into_inner),
-        ip: request_context(ctx)?.client.ip.clone(),
+        client: request_context(ctx)?.client.clone(),
     })
 }

@@ -40,7 +40,7 @@ impl Authenticator {
                 "is already the account's address",
             ));
         }
-        let ip = step_up.ip.clone();
+        let ip = step_up.client.ip.clone();
         // Asked once the input is known to be good, so a client prompts for the password
         // only for a request that can succeed.
         self.require_recent_authentication(who, step_up).await?;

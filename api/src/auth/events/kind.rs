@@ -10,7 +10,8 @@ pub enum AuthEventKind {
     AccountDeleted,
     /// A login opened a session.
     LoginSucceeded,
-    /// A login was refused: wrong password or wrong one-time password.
+    /// A credential check was refused: a wrong password, one-time password or passkey, at
+    /// login or wherever a password proves the owner (`detail.during` says where).
     LoginFailed,
     /// A failed login locked the account for a while.
     LoginLocked,

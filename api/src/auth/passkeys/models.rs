@@ -2,15 +2,18 @@
 //! AAGUID is what the authenticator says of itself (unattested with `attestation: none`),
 //! fit for a label, never for a decision.
 
-/// Models whose AAGUID is published by their vendor (the FIDO metadata service and the
-/// passkey providers' own lists).
+/// Models and the names their vendors publish, as listed by the community-maintained
+/// passkeydeveloper/passkey-authenticator-aaguids (`aaguid.json` for passkey providers,
+/// `dist/<aaguid>/meta.json` for the FIDO metadata service's security keys; read at its
+/// 2026-08-07 update, MDS version 276). Only entries checked against that list are here:
+/// an unknown model shows its AAGUID rather than a guessed name.
 const KNOWN: &[(&str, &str)] = &[
     (
         "ea9b8d66-4d01-1d21-3ce4-b6b48cb575d4",
         "Google Password Manager",
     ),
     ("adce0002-35bc-c60a-648b-0b25f1f05503", "Chrome on Mac"),
-    ("fbfc3007-154e-4ecc-8c0b-6e020557d7bd", "iCloud Keychain"),
+    ("fbfc3007-154e-4ecc-8c0b-6e020557d7bd", "Apple Passwords"),
     (
         "dd4ec289-e01d-41c9-bb89-70fa845d4bf2",
         "iCloud Keychain (Managed)",
@@ -23,12 +26,7 @@ const KNOWN: &[(&str, &str)] = &[
     ("531126d6-e717-415c-9320-3d9aa6981239", "Dashlane"),
     ("b84e4048-15dc-4dd0-8640-f4f60813c8af", "NordPass"),
     ("50726f74-6f6e-5061-7373-50726f746f6e", "Proton Pass"),
-    ("cb69481e-8ff7-4039-93ec-0a2729a154a8", "YubiKey 5 Series"),
     ("ee882879-721c-4913-9775-3dfcce97072a", "YubiKey 5 Series"),
-    (
-        "fa2b99dc-9e39-4257-8f92-4a30d23c4118",
-        "YubiKey 5 Series with NFC",
-    ),
     (
         "2fc0579f-8113-47ea-b116-bb5a8db9202a",
         "YubiKey 5 Series with NFC",

@@ -15,6 +15,7 @@ use crate::auth::secret::{ExposeSecret, SecretString};
 use crate::auth::sessions::ledger::session_ended;
 use crate::auth::throttle::account_lock::account_throttle_key;
 use crate::auth::throttle::address_budget::ThrottledAction;
+use crate::auth::throttle::gate::FailureEvents;
 use crate::store::auth_events::Journal;
 use crate::store::users::AlongWithPasswordChange;
 
@@ -65,6 +66,7 @@ impl Authenticator {
         let ip = request.client.ip.as_deref();
         self.throttle
             .charge(ThrottledAction::ChangePassword, ip, self.now())?;
+        let account_id = row.as_ref().map(|r| r.id);
         let row = self
             .prove(Claim {
                 account: row,
@@ -73,7 +75,13 @@ impl Authenticator {
                 otp: request.otp.as_ref().map(ExposeSecret::expose_secret),
                 ip,
                 passkey: None,
-                failure_events: None,
+                failure_events: FailureEvents::during(
+                    "changePassword",
+                    account_id,
+                    caller.and_then(Principal::session_id),
+                    &request.client,
+                    self.now(),
+                ),
             })
             .await?
             .account;

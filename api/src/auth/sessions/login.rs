@@ -68,7 +68,7 @@ impl Authenticator {
                 otp: request.otp.as_ref().map(ExposeSecret::expose_secret),
                 ip: request.client.ip.as_deref(),
                 passkey: request.passkey,
-                failure_events: Some(FailureEvents {
+                failure_events: FailureEvents {
                     failed: login_event(
                         AuthEventKind::LoginFailed,
                         row_id,
@@ -81,7 +81,7 @@ impl Authenticator {
                         &request.client,
                         self.now(),
                     ),
-                }),
+                },
             })
             .await?;
         let method = proven.method;

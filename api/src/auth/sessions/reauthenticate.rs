@@ -3,11 +3,13 @@
 
 use super::listing::LiveSession;
 use crate::auth::authenticator::Authenticator;
+use crate::auth::client::ClientMeta;
 use crate::auth::error::AuthError;
 use crate::auth::passwords::password::Password;
 use crate::auth::principal::Principal;
 use crate::auth::proof::Claim;
 use crate::auth::secret::{ExposeSecret as _, SecretString};
+use crate::auth::throttle::gate::FailureEvents;
 
 impl Authenticator {
     /// Judges the password (and the OTP when TOTP is on) as login does: on the hashing
@@ -19,7 +21,7 @@ impl Authenticator {
         who: &Principal,
         password: SecretString,
         otp: Option<SecretString>,
-        ip: Option<&str>,
+        client: &ClientMeta,
     ) -> Result<LiveSession, AuthError> {
         let Some(session_id) = who.session_id() else {
             return Err(AuthError::Forbidden(
@@ -35,9 +37,15 @@ impl Authenticator {
                 throttle_key: who.user_id,
                 password: &password,
                 otp: otp.as_ref().map(|otp| otp.expose_secret()),
-                ip,
+                ip: client.ip.as_deref(),
                 passkey: None,
-                failure_events: None,
+                failure_events: FailureEvents::during(
+                    "reauthenticate",
+                    Some(who.user_id),
+                    Some(session_id),
+                    client,
+                    self.now(),
+                ),
             })
             .await?;
         if proven.needs_rehash {

@@ -15,11 +15,13 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use crate::auth::authenticator::Authenticator;
+use crate::auth::client::ClientMeta;
 use crate::auth::error::AuthError;
 use crate::auth::passwords::password::Password;
 use crate::auth::principal::Principal;
 use crate::auth::proof::Claim;
 use crate::auth::secret::{ExposeSecret as _, SecretString};
+use crate::auth::throttle::gate::FailureEvents;
 
 /// How a session last fully authenticated. Stored as text, so later factors (passkeys)
 /// add values without a migration.
@@ -79,12 +81,12 @@ impl ReauthWindow {
 }
 
 /// What a call to a step-up operation brings besides its credential: the password (and
-/// OTP) when the caller chose to give them, and the client address for the throttle.
+/// OTP) when the caller chose to give them, and the client, for the throttle and the log.
 #[derive(Debug, Default)]
 pub struct StepUp {
     pub password: Option<SecretString>,
     pub otp: Option<SecretString>,
-    pub ip: Option<String>,
+    pub client: ClientMeta,
 }
 
 impl Authenticator {
@@ -101,7 +103,11 @@ impl Authenticator {
         who: &Principal,
         step_up: StepUp,
     ) -> Result<(), AuthError> {
-        let StepUp { password, otp, ip } = step_up;
+        let StepUp {
+            password,
+            otp,
+            client,
+        } = step_up;
         if let Some(password) = password {
             let password = Password::presented(password, "password")?;
             let account = self.accounts.existing(who.user_id).await?;
@@ -110,9 +116,15 @@ impl Authenticator {
                 throttle_key: who.user_id,
                 password: &password,
                 otp: otp.as_ref().map(|otp| otp.expose_secret()),
-                ip: ip.as_deref(),
+                ip: client.ip.as_deref(),
                 passkey: None,
-                failure_events: None,
+                failure_events: FailureEvents::during(
+                    "stepUp",
+                    Some(who.user_id),
+                    who.session_id(),
+                    &client,
+                    self.now(),
+                ),
             })
             .await?;
             return Ok(());

@@ -14,8 +14,9 @@ use uuid::Uuid;
 
 use super::account_lock::{FailureRecord, LockSchedule};
 use super::address_budget::{ClientKey, Counts, IpLimiter, ThrottledAction};
+use crate::auth::client::ClientMeta;
 use crate::auth::error::AuthError;
-use crate::auth::events::NewAuthEvent;
+use crate::auth::events::{AuthEventKind, NewAuthEvent};
 use crate::series::record::{self, Lockout};
 use crate::store::auth_events::Journal;
 use crate::store::throttle::{Admission, Ending, LoginThrottle, Reservation};
@@ -92,6 +93,33 @@ pub struct FailureEvents {
 }
 
 impl FailureEvents {
+    /// The events of a failed proof outside `login`: a wrong password or code given to
+    /// `changePassword`, `reauthenticate`, `disableTotp` or a step-up operation is a guess
+    /// at a login credential and counts toward the same lock, so the log shows it the same
+    /// way, with `during` naming the operation.
+    pub fn during(
+        operation: &'static str,
+        account: Option<Uuid>,
+        session: Option<Uuid>,
+        client: &ClientMeta,
+        now: DateTime<Utc>,
+    ) -> FailureEvents {
+        let event = |kind| {
+            let event = NewAuthEvent::new(kind, now)
+                .session(session)
+                .client(client)
+                .detail("during", operation);
+            match account {
+                Some(id) => event.user(id),
+                None => event,
+            }
+        };
+        FailureEvents {
+            failed: event(AuthEventKind::LoginFailed),
+            locked: event(AuthEventKind::LoginLocked),
+        }
+    }
+
     /// The same events, saying what was wrong (`password`, `otp`).
     #[must_use]
     pub fn because(self, reason: &'static str) -> FailureEvents {

@@ -13,6 +13,7 @@ use crate::auth::proof::Claim;
 use crate::auth::secret::{ExposeSecret as _, SecretString};
 use crate::auth::sessions::step_up::StepUp;
 use crate::auth::throttle::address_budget::ThrottledAction;
+use crate::auth::throttle::gate::FailureEvents;
 use crate::store::auth_events::Journal;
 
 impl Authenticator {
@@ -46,7 +47,7 @@ impl Authenticator {
         step_up: StepUp,
         client: &ClientMeta,
     ) -> Result<Vec<SecretString>, AuthError> {
-        let ip = step_up.ip.clone();
+        let ip = step_up.client.ip.clone();
         self.require_recent_authentication(who, step_up).await?;
         self.throttle
             .charge(ThrottledAction::Totp, ip.as_deref(), self.now())?;
@@ -91,7 +92,13 @@ impl Authenticator {
             otp: Some(otp.expose_secret()),
             ip,
             passkey: None,
-            failure_events: None,
+            failure_events: FailureEvents::during(
+                "disableTotp",
+                Some(who.user_id),
+                who.session_id(),
+                client,
+                self.now(),
+            ),
         })
         .await?;
         let mut journal = Journal::of(

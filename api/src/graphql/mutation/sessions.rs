@@ -134,13 +134,13 @@ impl SessionMutations {
         otp: Option<Secret>,
     ) -> Result<Session, ApiError> {
         let who = principal(ctx).await?;
-        let ip = request_context(ctx)?.client.ip.clone();
+        let client = &request_context(ctx)?.client;
         let session = authenticator(ctx)?
             .reauthenticate(
                 &who,
                 password.into_inner(),
                 otp.map(Secret::into_inner),
-                ip.as_deref(),
+                client,
             )
             .await?;
         Ok(session.into())

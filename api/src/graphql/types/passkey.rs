@@ -17,7 +17,7 @@ pub struct Passkey {
     /// The authenticator model's AAGUID, as the authenticator reported it; null when it
     /// reported none (all zeros).
     pub aaguid: Option<String>,
-    /// The model's name, for AAGUIDs this server knows (for example "iCloud Keychain").
+    /// The model's name, for AAGUIDs this server knows (for example "Apple Passwords").
     pub model: Option<String>,
     /// Whether the passkey may be synced or backed up to other devices.
     pub backup_eligible: bool,
