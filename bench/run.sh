@@ -3,10 +3,13 @@
 # driven by wrk (Debian's `wrk` package) with the Lua scenarios in bench/lua.
 #
 #   bench/run.sh [--duration 15s] [--connections 16] [--database-url postgres://...]
-#                [--cargo-profile release] [--only REGEX]
+#                [--cargo-profile release] [--only REGEX] [--session-cache on|off]
 #
 # --cargo-profile profiling runs the build that perf and callgrind can read
-# (bench/profile.sh); --only runs just the scenarios whose names match REGEX.
+# (bench/profile.sh); --only runs just the scenarios whose names match REGEX;
+# --session-cache off starts the server with LATCHKEY_SESSION_CACHE_SIZE=0, so every
+# token check reads the database (default: on, with the server's default size, or
+# whatever LATCHKEY_SESSION_CACHE_SIZE / _TTL the environment sets).
 #
 # Prints one Markdown table: requests/s, p50, p99, errors and the server's peak RSS for
 # each scenario, then the argon2 limit for login. wrk's latencies are per request from
@@ -21,6 +24,7 @@ LOGIN_CONNECTIONS=8
 DATABASE_URL_ARG=""
 CARGO_PROFILE=release
 ONLY=""
+SESSION_CACHE=on
 while [ $# -gt 0 ]; do
   case "$1" in
     --duration) DURATION="$2"; shift 2 ;;
@@ -28,7 +32,8 @@ while [ $# -gt 0 ]; do
     --database-url) DATABASE_URL_ARG="$2"; shift 2 ;;
     --cargo-profile) CARGO_PROFILE="$2"; shift 2 ;;
     --only) ONLY="$2"; shift 2 ;;
-    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    --session-cache) SESSION_CACHE="$2"; shift 2 ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
 done
@@ -42,6 +47,11 @@ build "$CARGO_PROFILE"
 
 DB="${DATABASE_URL_ARG:-sqlite://$WORK/bench.db?mode=rwc}"
 DB_KIND="SQLite"; case "$DB" in postgres*) DB_KIND="PostgreSQL" ;; esac
+case "$SESSION_CACHE" in
+  on) DB_KIND="$DB_KIND, session cache on (size ${LATCHKEY_SESSION_CACHE_SIZE:-default}, ttl ${LATCHKEY_SESSION_CACHE_TTL:-default})" ;;
+  off) export LATCHKEY_SESSION_CACHE_SIZE=0; DB_KIND="$DB_KIND, session cache off" ;;
+  *) echo "--session-cache takes on or off" >&2; exit 2 ;;
+esac
 
 cd "$WORK"
 # All load comes from one address: lift the per-address budgets (they guard against

@@ -11,6 +11,7 @@ pub mod config;
 pub mod graphql;
 pub mod http;
 pub mod mail;
+pub mod notify;
 pub mod series;
 pub mod shutdown;
 pub mod startup;

@@ -35,6 +35,10 @@ pub struct Application {
     grace: Duration,
     /// The `metrics_bind` listener, when set: its port, and its server (already running).
     metrics: Option<(u16, ServerHandle)>,
+    /// Where this process's events, and on PostgreSQL every instance's, are announced.
+    event_bus: Arc<crate::auth::events::EventBus>,
+    /// On PostgreSQL, the connection hearing other instances' changes.
+    change_feed: Option<crate::notify::ChangeFeed>,
 }
 
 impl Application {
@@ -76,6 +80,8 @@ impl Application {
         if let Some(admin) = &settings.admin {
             auth.ensure_admin(&admin.username, &admin.password).await?;
         }
+        let change_feed = crate::notify::spawn(store.clone(), &auth, stopping.watch());
+        let event_bus = auth.event_bus();
         tokio::spawn(keep_keys_current(Arc::downgrade(&auth)));
         tokio::spawn(prune_old_events(Arc::downgrade(&auth)));
         let apps = Arc::new(AppRegistry::load(store.apps.clone()).await?);
@@ -139,7 +145,19 @@ impl Application {
             workers: mail_worker.into_iter().collect(),
             grace,
             metrics,
+            event_bus,
+            change_feed,
         })
+    }
+
+    /// The bus every event this process hears of is published on.
+    pub fn event_bus(&self) -> Arc<crate::auth::events::EventBus> {
+        self.event_bus.clone()
+    }
+
+    /// On PostgreSQL, the feed of other instances' changes; `None` on SQLite.
+    pub fn change_feed(&self) -> Option<crate::notify::ChangeFeed> {
+        self.change_feed.clone()
     }
 
     pub fn port(&self) -> u16 {

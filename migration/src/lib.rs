@@ -19,6 +19,7 @@ mod m20261203_000011_create_email_tokens;
 mod m20261204_000001_create_auth_events;
 mod m20261204_000201_create_passkeys;
 mod m20261204_000501_create_webhook_endpoints;
+mod m20261204_000701_notify_changes;
 
 pub struct Migrator;
 
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000001_create_auth_events::Migration),
             Box::new(m20261204_000201_create_passkeys::Migration),
             Box::new(m20261204_000501_create_webhook_endpoints::Migration),
+            Box::new(m20261204_000701_notify_changes::Migration),
         ]
     }
 }

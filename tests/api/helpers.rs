@@ -223,6 +223,10 @@ pub struct TestApp {
     stop: Option<oneshot::Sender<()>>,
     /// The running server's "stopping" flag (what SIGTERM sets first).
     pub stopping: latchkey_api::shutdown::Stopping,
+    /// The running server's event bus: what it hears of every instance's events.
+    pub event_bus: Arc<latchkey_api::auth::events::EventBus>,
+    /// On PostgreSQL, the running server's feed of other instances' changes.
+    pub change_feed: Option<latchkey_api::notify::ChangeFeed>,
     server: Option<JoinHandle<std::io::Result<()>>>,
     /// Keeps the SQLite file alive for the life of the test.
     _dir: Option<tempfile::TempDir>,
@@ -277,6 +281,8 @@ impl TestApp {
             configure: Box::new(configure),
             stop: None,
             stopping: latchkey_api::shutdown::Stopping::default(),
+            event_bus: Arc::default(),
+            change_feed: None,
             server: None,
             _dir: dir,
         };
@@ -293,6 +299,8 @@ impl TestApp {
         self.port = application.port();
         self.metrics_port = application.metrics_port();
         self.stopping = application.stopping();
+        self.event_bus = application.event_bus();
+        self.change_feed = application.change_feed();
         self.address = format!("http://127.0.0.1:{}", self.port);
         let handle = application.handle();
         let (stop, stopped) = oneshot::channel::<()>();

@@ -59,6 +59,7 @@ mod schema_file;
 mod sealed_secrets;
 mod secret_files;
 mod security_notices;
+mod session_cache;
 mod sessions;
 mod shutdown;
 mod smtp_sink;

@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 
 use super::accounts::directory::AccountDirectory;
 use super::clock::Clock;
+use super::credential_cache::CredentialCache;
 use super::email::limits::MailRequests;
 use super::events::EventBus;
 use super::events::log::EventLog;
@@ -52,6 +53,8 @@ pub struct Authenticator {
     pub(super) mail: MailRequests,
     pub(super) passkeys: PasskeyFactor,
     pub(super) event_log: EventLog,
+    /// Sessions and personal tokens verified a moment ago, with their accounts.
+    pub(super) credentials: Arc<CredentialCache>,
     /// Where written events are announced after their transaction commits.
     events: Arc<EventBus>,
 }
@@ -109,6 +112,13 @@ impl Authenticator {
                 store.webauthn_challenges.clone(),
             ),
             event_log: EventLog::new(store.auth_events.clone(), settings.event_retention),
+            // Changes made by other processes are heard only through PostgreSQL's
+            // notifications, and only once `crate::notify` is listening.
+            credentials: Arc::new(CredentialCache::new(
+                settings.session_cache_size,
+                settings.session_cache_ttl,
+                !store.is_postgres(),
+            )),
             events: Arc::new(EventBus::new()),
             clock,
         })
@@ -129,12 +139,24 @@ impl Authenticator {
         self.events.clone()
     }
 
+    /// The credentials this instance remembers (for `crate::notify`, which makes it forget
+    /// what other processes changed).
+    pub fn credential_cache(&self) -> Arc<CredentialCache> {
+        self.credentials.clone()
+    }
+
     /// Announces the events a committed change wrote: the one call site of
-    /// `EventBus::publish`. Also the moment old events are pruned, when that is due.
+    /// `EventBus::publish` for this process's changes. First, and before the request that
+    /// made the change answers, what is remembered of the accounts they concern is
+    /// forgotten, so the next request reads the database. Also the moment old events are
+    /// pruned, when that is due.
     pub(crate) fn publish(&self, journal: Journal) {
         let written = journal.into_written();
         if written.is_empty() {
             return;
+        }
+        for event in &written {
+            forget_credentials(&self.credentials, event);
         }
         for event in written {
             self.events.publish(event);
@@ -160,5 +182,17 @@ impl Authenticator {
     /// The public signing keys (RFC 7517).
     pub fn jwks(&self) -> serde_json::Value {
         self.tokens.jwks()
+    }
+}
+
+/// Makes `cache` forget what `event` may have changed: its account's credentials, or, for
+/// an event that changes credentials but names no account, everything.
+pub fn forget_credentials(cache: &CredentialCache, event: &super::events::AuthEvent) {
+    if !event.kind.is_none_or(|kind| kind.changes_credentials()) {
+        return;
+    }
+    match event.user_id {
+        Some(user_id) => cache.forget_user(user_id),
+        None => cache.forget_all(),
     }
 }

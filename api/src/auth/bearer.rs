@@ -1,9 +1,14 @@
 //! Checking the bearer credential of a request: a personal token (`lk_...`), else an
 //! access token whose session must still be live.
+//!
+//! A session or personal token verified a moment ago is answered from the
+//! [`CredentialCache`](super::credential_cache::CredentialCache) without a database read;
+//! that module says when it forgets, so a revocation still holds for the next request.
 
 use std::sync::Arc;
 
 use super::authenticator::Authenticator;
+use super::credential_cache::CacheKey;
 use super::error::AuthError;
 use super::personal_tokens::ledger::PREFIX as PERSONAL_TOKEN_PREFIX;
 use super::principal::{CredentialKind, Principal};
@@ -11,27 +16,53 @@ use super::secret::{ExposeSecret as _, SecretString};
 
 impl Authenticator {
     /// The caller behind `token`. A revoked session or deleted personal token is refused
-    /// on the very next request: both are read together with their account, one query.
+    /// on the very next request: read together with their account, one query, unless
+    /// verified a moment ago and unchanged since.
     pub async fn authenticate(&self, token: &SecretString) -> Result<Principal, AuthError> {
         let token = token.expose_secret();
         let now = self.now();
         if token.starts_with(PERSONAL_TOKEN_PREFIX) {
-            let (token_id, owner) = self.personal_tokens.authenticate(token, now).await?;
-            return Ok(Principal {
-                user_id: owner.id,
-                credential: CredentialKind::PersonalToken(token_id),
-                account: Arc::new(self.accounts.view(&owner)),
-            });
+            let key = CacheKey::personal_token(token);
+            if let Some(principal) = self.credentials.get(&key, now) {
+                if let CredentialKind::PersonalToken(id) = principal.credential {
+                    self.personal_tokens.note_use(id, now);
+                }
+                return Ok(principal);
+            }
+            let ticket = self.credentials.ticket(now);
+            let verified = self.personal_tokens.authenticate(token, now).await?;
+            let principal = Principal {
+                user_id: verified.owner.id,
+                credential: CredentialKind::PersonalToken(verified.id),
+                account: Arc::new(self.accounts.view(&verified.owner)),
+            };
+            if let Some(ticket) = ticket {
+                self.credentials
+                    .keep(ticket, key, &principal, verified.expires_at);
+            }
+            return Ok(principal);
         }
         let claims = self.tokens.verify(token, now).await?;
-        let (session_id, owner) = self
+        let key = CacheKey::Session(claims.sid);
+        if let Some(principal) = self.credentials.get(&key, now)
+            && principal.user_id == claims.sub
+        {
+            return Ok(principal);
+        }
+        let ticket = self.credentials.ticket(now);
+        let (session_id, session_ends, owner) = self
             .sessions
             .live_with_owner(claims.sid, claims.sub, now)
             .await?;
-        Ok(Principal {
+        let principal = Principal {
             user_id: owner.id,
             credential: CredentialKind::Session(session_id),
             account: Arc::new(self.accounts.view(&owner)),
-        })
+        };
+        if let Some(ticket) = ticket {
+            self.credentials
+                .keep(ticket, key, &principal, Some(session_ends));
+        }
+        Ok(principal)
     }
 }

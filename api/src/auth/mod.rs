@@ -15,6 +15,8 @@
 //! - [`personal_tokens`]: long-lived `lk_` tokens a user makes for scripts.
 //! - [`apps`]: project API keys, their origins and the in-memory registry.
 //! - [`events`]: the security event log and the bus its events are announced on.
+//! - [`credential_cache`]: verified sessions and personal tokens kept in memory, and when
+//!   they are forgotten.
 //! - [`email`]: address verification, password reset and security notices (mail is
 //!   written to the outbox here and delivered by `crate::mail`).
 //! - [`webhooks`]: outbound webhook endpoints, their filters and signing secrets (events
@@ -33,6 +35,7 @@ pub mod authenticator;
 mod bearer;
 pub mod client;
 pub mod clock;
+pub mod credential_cache;
 pub mod email;
 pub mod error;
 pub mod events;

@@ -45,6 +45,13 @@ pub struct Settings {
     pub session_retention: Duration,
     /// How long security events are kept in `auth_events` before they are deleted.
     pub event_retention: Duration,
+    /// The longest a verified session or personal token is answered from this instance's
+    /// memory before it is read again (`auth::credential_cache`); the bound on staleness
+    /// when changes cannot be heard from other processes.
+    pub session_cache_ttl: Duration,
+    /// How many verified sessions and personal tokens each instance keeps; 0 turns the
+    /// cache off.
+    pub session_cache_size: u64,
     /// The longest a personal token lives; a later or absent `expiresAt` is clamped to it.
     pub auth_header_max_ttl: Duration,
     /// How recently a session must have fully authenticated (password, plus OTP where
@@ -132,6 +139,8 @@ const ACCESS_TTL_MAX: Duration = Duration::from_secs(24 * 60 * 60);
 const SESSION_RETENTION_MIN: Duration = Duration::from_secs(60 * 60);
 /// Shorter than this and an event could be gone before anyone looked.
 const EVENT_RETENTION_MIN: Duration = Duration::from_secs(60 * 60);
+/// The longest `session_cache_ttl`: past it, a revocation unheard by an instance lasts too long.
+const SESSION_CACHE_TTL_MAX: Duration = Duration::from_secs(60);
 const AUTH_HEADER_MAX_TTL_MIN: Duration = Duration::from_secs(60 * 60);
 /// Shorter than this and a user could not finish a form after re-entering the password;
 /// longer than a day and "recent" no longer means anything.
@@ -220,6 +229,13 @@ impl Settings {
             return Err(invalid(
                 "event_retention",
                 "must be at least 1h: an account's owner must be able to look at what just happened",
+            ));
+        }
+        let session_cache_ttl = parse_duration("session_cache_ttl", &raw.session_cache_ttl)?;
+        if session_cache_ttl > SESSION_CACHE_TTL_MAX {
+            return Err(invalid(
+                "session_cache_ttl",
+                "must be at most 1m: it bounds how long a revoked credential may still work on an instance that cannot hear the change",
             ));
         }
         let auth_header_max_ttl = parse_duration("auth_header_max_ttl", &raw.auth_header_max_ttl)?;
@@ -404,6 +420,8 @@ impl Settings {
             session_ttl,
             session_retention,
             event_retention,
+            session_cache_ttl,
+            session_cache_size: raw.session_cache_size,
             auth_header_max_ttl,
             reauth_window,
             refresh_reuse_grace,

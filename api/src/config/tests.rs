@@ -267,3 +267,24 @@ fn unusable_cluster_settings_name_themselves() {
     .unwrap();
     assert_eq!(named.instance_name.as_deref(), Some("node-1.eu_west"));
 }
+
+#[test]
+fn the_session_cache_defaults_to_a_second_and_ten_thousand_entries_and_a_long_ttl_is_refused() {
+    let s = Settings::from_raw(RawSettings::default()).unwrap();
+    assert_eq!(s.session_cache_ttl, Duration::from_secs(1));
+    assert_eq!(s.session_cache_size, 10_000);
+    let off = Settings::from_raw(RawSettings {
+        session_cache_ttl: "0s".into(),
+        session_cache_size: 0,
+        ..RawSettings::default()
+    })
+    .unwrap();
+    assert_eq!(off.session_cache_size, 0);
+    let err = Settings::from_raw(RawSettings {
+        session_cache_ttl: "2m".into(),
+        ..RawSettings::default()
+    })
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("session_cache_ttl"), "{err}");
+}

@@ -193,6 +193,28 @@ impl AuthEvents {
         rows.into_iter().map(from_row).collect()
     }
 
+    /// The events with these ids that exist, oldest first.
+    pub async fn by_ids(&self, ids: &[i64]) -> Result<Vec<AuthEvent>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows = auth_event::Entity::find()
+            .filter(auth_event::Column::Id.is_in(ids.iter().copied()))
+            .order_by_asc(auth_event::Column::Id)
+            .all(self.db.reader())
+            .await?;
+        rows.into_iter().map(from_row).collect()
+    }
+
+    /// The id of the newest event, 0 when there is none.
+    pub async fn last_id(&self) -> Result<i64, StoreError> {
+        let newest = auth_event::Entity::find()
+            .order_by_desc(auth_event::Column::Id)
+            .one(self.db.reader())
+            .await?;
+        Ok(newest.map_or(0, |row| row.id))
+    }
+
     /// Deletes the events that occurred before `before`, a batch per statement; how many.
     pub async fn delete_before(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
         let mut deleted = 0;

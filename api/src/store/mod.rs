@@ -4,6 +4,7 @@
 pub mod apps;
 pub mod auth_events;
 pub mod auth_headers;
+pub mod change_feed;
 pub mod email_tokens;
 mod error;
 pub mod keys;
@@ -99,6 +100,8 @@ impl Db {
 #[derive(Clone)]
 pub struct Store {
     db: Db,
+    /// The `application_name` of this process's PostgreSQL connections (`change_feed`).
+    instance_tag: Arc<str>,
     /// The key secrets are sealed with at rest, if one is configured.
     sealer: Sealer,
     pub users: users::Users,
@@ -140,6 +143,7 @@ impl Store {
         if sqlite {
             private_file::prepare_sqlite(database_url)?;
         }
+        let instance_tag: Arc<str> = format!("latchkey-{}", uuid::Uuid::new_v4().simple()).into();
         let mut options = ConnectOptions::new(database_url);
         if sqlite {
             // SeaORM gives SQLite one connection unless told otherwise, which serialises
@@ -162,6 +166,12 @@ impl Store {
                     .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
                     .busy_timeout(Duration::from_secs(10))
                     .foreign_keys(true)
+            })
+            // Names this process to PostgreSQL: the change notifications say which
+            // connection wrote, so each process knows its own changes.
+            .map_sqlx_postgres_opts({
+                let tag = instance_tag.clone();
+                move |o| o.application_name(&tag)
             });
         let pool = Database::connect(options).await.with_context(|| {
             format!("connecting to the database at {}", redact_url(database_url))
@@ -172,11 +182,13 @@ impl Store {
                 write_turn: sqlite.then(Arc::default),
             },
             sealer,
+            instance_tag,
         ))
     }
 
-    fn from_connection(db: Db, sealer: Sealer) -> Store {
+    fn from_connection(db: Db, sealer: Sealer, instance_tag: Arc<str>) -> Store {
         Store {
+            instance_tag,
             users: users::Users::new(db.clone()),
             sessions: sessions::Sessions::new(db.clone()),
             keys: keys::Keys::new(db.clone(), sealer.clone()),
@@ -247,6 +259,12 @@ impl Store {
     /// Re-seals every secret with `new` in one transaction (`latchkey keys seal-rotate`).
     pub async fn reseal(&self, new: SealingKey) -> anyhow::Result<Resealed> {
         sealing::at_rest::reseal(&self.db, &self.sealer, new).await
+    }
+
+    /// Whether this is PostgreSQL, where other processes' changes can be heard
+    /// (`crate::notify`).
+    pub fn is_postgres(&self) -> bool {
+        self.db.reader().get_database_backend() == DbBackend::Postgres
     }
 
     /// Whether the database answers (readiness).

@@ -92,6 +92,24 @@ impl AuthEventKind {
         }
     }
 
+    /// Whether an event of this kind may end a session or personal token, or change what
+    /// is shown of the account: then what is remembered of that account's credentials
+    /// (`auth::credential_cache`) must be forgotten. Kinds that only add something (a
+    /// login, a token) or concern no account's credentials say no; a kind added later
+    /// says yes until someone decides otherwise.
+    pub fn changes_credentials(self) -> bool {
+        !matches!(
+            self,
+            AuthEventKind::AccountCreated
+                | AuthEventKind::LoginSucceeded
+                | AuthEventKind::LoginFailed
+                | AuthEventKind::LoginLocked
+                | AuthEventKind::PersonalTokenCreated
+                | AuthEventKind::AppKeyCreated
+                | AuthEventKind::AppKeyRevoked
+        )
+    }
+
     /// The kind a stored name stands for; `None` for a name this version does not know
     /// (a row written by a newer version).
     pub fn parse(name: &str) -> Option<AuthEventKind> {

@@ -145,13 +145,13 @@ impl PersonalTokenLedger {
             .await?)
     }
 
-    /// The token's id and its owner, if `raw` is a live token. Records the use (at most
-    /// once a minute per token, in the background).
+    /// The token's id, expiry and owner, if `raw` is a live token. Records the use (see
+    /// [`PersonalTokenLedger::note_use`]).
     pub async fn authenticate(
         &self,
         raw: &str,
         now: DateTime<Utc>,
-    ) -> Result<(Uuid, UserRow), AuthError> {
+    ) -> Result<VerifiedToken, AuthError> {
         const INVALID: AuthError = AuthError::Unauthenticated("invalid personal token");
         let token = OpaqueSecret::parse(PREFIX, raw).ok_or(INVALID)?;
         let hash = token.hash();
@@ -166,19 +166,35 @@ impl PersonalTokenLedger {
         if row.expires_at.is_some_and(|at| at <= now) {
             return Err(AuthError::Unauthenticated("personal token expired"));
         }
-        if self.uses.is_due(row.id) {
-            let table = self.auth_headers.clone();
-            let every =
-                chrono::Duration::from_std(RECORD_USE_EVERY).unwrap_or(chrono::Duration::MAX);
-            let id = row.id;
-            tokio::spawn(async move {
-                if let Err(e) = table.touch(id, now, every).await {
-                    tracing::warn!(auth_header_id = %id, error = %e, "could not record a personal token's use");
-                }
-            });
-        }
-        Ok((row.id, owner))
+        self.note_use(row.id, now);
+        Ok(VerifiedToken {
+            id: row.id,
+            expires_at: row.expires_at,
+            owner,
+        })
     }
+
+    /// Records a use of token `id` (its `lastUsedAt`), at most once a minute per token, in
+    /// the background: also for uses answered from memory.
+    pub fn note_use(&self, id: Uuid, now: DateTime<Utc>) {
+        if !self.uses.is_due(id) {
+            return;
+        }
+        let table = self.auth_headers.clone();
+        let every = chrono::Duration::from_std(RECORD_USE_EVERY).unwrap_or(chrono::Duration::MAX);
+        tokio::spawn(async move {
+            if let Err(e) = table.touch(id, now, every).await {
+                tracing::warn!(auth_header_id = %id, error = %e, "could not record a personal token's use");
+            }
+        });
+    }
+}
+
+/// A presented personal token that is live.
+pub struct VerifiedToken {
+    pub id: Uuid,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub owner: UserRow,
 }
 
 /// The `PERSONAL_TOKEN_DELETED` event of each token a change deletes (its id is added per

@@ -129,21 +129,22 @@ impl SessionLedger {
         })
     }
 
-    /// The session `sid` with its owner, if it is live and belongs to `sub` (the claims of
-    /// an access token): a revocation takes effect on the next request.
+    /// The session `sid` (its id and end) with its owner, if it is live and belongs to
+    /// `sub` (the claims of an access token): a revocation takes effect on the next
+    /// request.
     pub async fn live_with_owner(
         &self,
         sid: Uuid,
         sub: Uuid,
         now: DateTime<Utc>,
-    ) -> Result<(Uuid, UserRow), AuthError> {
+    ) -> Result<(Uuid, DateTime<Utc>, UserRow), AuthError> {
         let (session, owner) = self
             .sessions
             .find_with_user(sid)
             .await?
             .filter(|(s, _)| s.user_id == sub && is_live(s, now))
             .ok_or(AuthError::Unauthenticated("session has ended"))?;
-        Ok((session.id, owner))
+        Ok((session.id, session.expires_at, owner))
     }
 
     /// When the session last fully authenticated; `None` when there is no such session.

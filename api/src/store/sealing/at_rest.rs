@@ -351,7 +351,8 @@ mod tests {
         assert_eq!(raw_private_key(&plain).await, PRIVATE);
 
         let sealer = Sealer::with_key(SealingKey::generate());
-        let sealed = Store::from_connection(plain.db.clone(), sealer.clone());
+        let sealed =
+            Store::from_connection(plain.db.clone(), sealer.clone(), plain.instance_tag.clone());
         assert_eq!(seal_existing(&sealed.db, &sealer).await.unwrap(), 1);
         let raw = raw_private_key(&sealed).await;
         assert!(raw.starts_with("sealed:v1:"), "{raw}");
@@ -432,7 +433,11 @@ mod tests {
         let again = reseal(&sealed.db, &old, new()).await.unwrap();
         assert_eq!((again.resealed, again.already), (0, 1));
 
-        let reopened = Store::from_connection(sealed.db.clone(), Sealer::with_key(new()));
+        let reopened = Store::from_connection(
+            sealed.db.clone(),
+            Sealer::with_key(new()),
+            sealed.instance_tag.clone(),
+        );
         let rows = reopened.keys.all().await.unwrap();
         assert_eq!(rows[0].private_key.expose_secret(), PRIVATE);
         assert!(
