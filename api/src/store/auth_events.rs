@@ -193,6 +193,24 @@ impl AuthEvents {
         rows.into_iter().map(from_row).collect()
     }
 
+    /// `user`'s events with ids above `after_id`, oldest first, at most `limit`: how a
+    /// subscriber to one account's events catches up after it fell behind.
+    pub async fn after_for_user(
+        &self,
+        user: Uuid,
+        after_id: i64,
+        limit: u64,
+    ) -> Result<Vec<AuthEvent>, StoreError> {
+        let rows = auth_event::Entity::find()
+            .filter(auth_event::Column::UserId.eq(user))
+            .filter(auth_event::Column::Id.gt(after_id))
+            .order_by_asc(auth_event::Column::Id)
+            .limit(limit)
+            .all(self.db.reader())
+            .await?;
+        rows.into_iter().map(from_row).collect()
+    }
+
     /// Deletes the events that occurred before `before`, a batch per statement; how many.
     pub async fn delete_before(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
         let mut deleted = 0;
