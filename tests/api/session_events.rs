@@ -125,6 +125,37 @@ async fn a_subscriber_whose_own_session_is_revoked_gets_the_event_then_close_440
 }
 
 #[tokio::test]
+async fn a_session_ended_before_its_subscription_started_is_told_from_the_log_then_closed() {
+    // Arrange: connected, but the session ends before the client subscribes.
+    let app = TestApp::spawn().await;
+    let (_user, tab_a, tab_b) = user_with_two_sessions(&app).await;
+    let after = newest_event_id(&app, &tab_a).await;
+    let mut a = WsClient::authenticated(&app, &tab_a.token).await;
+    revoke(&app, &tab_b, &tab_a.session).await;
+
+    // Act
+    a.subscribe_after("1", &after).await;
+
+    // Assert: the end is told as it happened, then the socket closes.
+    let event = a.next_event("1").await;
+    assert_eq!(
+        (event["current"].clone(), event["reason"].clone()),
+        (json!(true), json!("REVOKED"))
+    );
+    a.next().await;
+    assert_eq!(
+        a.expect_close().await,
+        (4401, "session ended: REVOKED".to_owned())
+    );
+
+    // A new socket with that session's token is refused at `connection_init`.
+    let mut late = WsClient::connect(&app).await;
+    late.init(json!({ "authorization": format!("Bearer {}", tab_a.token) }))
+        .await;
+    assert_eq!(late.expect_close().await.0, 4403);
+}
+
+#[tokio::test]
 async fn a_password_change_elsewhere_is_told_and_ends_the_subscribers_session() {
     // Arrange
     let app = TestApp::spawn().await;

@@ -91,19 +91,18 @@ impl Authenticator {
             None => self.event_log.newest_id_of(who.user_id).await?,
         };
         let now = self.now();
-        let expires_at = self
+        let live_until = self
             .sessions
             .find(session)
             .await?
             .filter(|s| s.revoked_at.is_none() && s.expires_at > now)
-            .map(|s| s.expires_at)
-            .ok_or(AuthError::Unauthenticated("the session has ended"))?;
+            .map(|s| s.expires_at);
         let mut feed = SessionFeed {
             auth: self.clone(),
             bus,
             account: who.user_id,
             session,
-            expires_at,
+            expires_at: live_until.unwrap_or(now),
             last_id,
             caught_up_to: last_id,
             delivered: VecDeque::new(),
@@ -113,6 +112,12 @@ impl Authenticator {
         };
         if after.is_some() {
             feed.catch_up().await?;
+        }
+        // A session that ended after the event the client named (between its connecting
+        // and subscribing, say) is told as it happened: its end, then the close.
+        let end_is_told = feed.pending.iter().any(|n| n.ends_own_session().is_some());
+        if live_until.is_none() && !end_is_told {
+            return Err(AuthError::Unauthenticated("the session has ended"));
         }
         Ok(feed)
     }
