@@ -105,6 +105,7 @@ impl Application {
             low_priority: LowPriorityLane::start()?,
             stopping: stopping.clone(),
             runtime: tokio::runtime::Handle::current(),
+            sockets: crate::http::websocket::SocketLimits::default(),
         });
         let metrics = match state.settings.metrics_bind.clone() {
             Some(bind) if state.settings.metrics => Some(metrics_server(&bind, state.clone())?),

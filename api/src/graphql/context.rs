@@ -114,6 +114,17 @@ impl RequestContext {
         self.delivery.lock().ok().and_then(|mut slot| slot.take())
     }
 
+    /// Checks the credential now, once: later calls, and the resolvers' [`principal`],
+    /// get the same answer. A WebSocket checks it at `connection_init`, before any
+    /// operation runs.
+    pub async fn authenticate(&self, auth: &Authenticator) -> Result<Principal, ApiError> {
+        let outcome = self
+            .principal
+            .get_or_init(|| async { self.resolve(auth).await.map_err(Arc::new) })
+            .await;
+        outcome.clone().map_err(|e| ApiError::from(e.as_ref()))
+    }
+
     async fn resolve(&self, auth: &Authenticator) -> Result<Principal, AuthError> {
         if self.malformed_authorization {
             return Err(AuthError::Unauthenticated(
@@ -177,15 +188,20 @@ pub(crate) fn authenticator<'a>(ctx: &'a Context<'_>) -> Result<&'a Authenticato
         })
 }
 
+/// The authenticator as shared, for a subscription whose stream outlives the call.
+pub(crate) fn authenticator_arc(ctx: &Context<'_>) -> Result<Arc<Authenticator>, ApiError> {
+    ctx.data::<Arc<Authenticator>>().cloned().map_err(|_| {
+        ApiError::from(AuthError::Internal(anyhow::anyhow!(
+            "authenticator missing"
+        )))
+    })
+}
+
 /// The authenticated caller; checked once per request however many fields ask.
 pub(crate) async fn principal(ctx: &Context<'_>) -> Result<Principal, ApiError> {
-    let request = request_context(ctx)?;
-    let auth = authenticator(ctx)?;
-    let outcome = request
-        .principal
-        .get_or_init(|| async { request.resolve(auth).await.map_err(Arc::new) })
-        .await;
-    outcome.clone().map_err(|e| ApiError::from(e.as_ref()))
+    request_context(ctx)?
+        .authenticate(authenticator(ctx)?)
+        .await
 }
 
 /// The caller, if the request carries a valid credential; `None` otherwise.

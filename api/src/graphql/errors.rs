@@ -74,6 +74,11 @@ impl ApiError {
     pub fn code(&self) -> &'static str {
         self.code
     }
+
+    /// The message the client sees.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
 }
 
 impl From<AuthError> for ApiError {

@@ -12,27 +12,29 @@ pub mod operation_kinds;
 mod operation_metrics;
 mod parsed_documents;
 mod query;
+pub mod subscription;
 pub mod types;
 mod variable_arguments;
 mod variable_bounds;
 
 use std::sync::Arc;
 
-use async_graphql::{EmptySubscription, Schema};
+use async_graphql::Schema;
 
 pub use bounded_parser::parse as parse_bounded;
 pub use context::{Credential, CredentialSource, IssuedTokens, RequestContext, TokenDelivery};
 pub use mutation::Mutation;
 pub use query::Query;
+pub use subscription::{SocketEnd, Subscription};
 
 use crate::auth::authenticator::Authenticator;
 use crate::config::Settings;
 
-pub type LatchkeySchema = Schema<Query, Mutation, EmptySubscription>;
+pub type LatchkeySchema = Schema<Query, Mutation, Subscription>;
 
 /// The schema the server runs.
 pub fn build_schema(settings: &Settings, auth: Arc<Authenticator>) -> LatchkeySchema {
-    let mut builder = Schema::build(Query, Mutation::default(), EmptySubscription).data(auth);
+    let mut builder = Schema::build(Query, Mutation::default(), Subscription).data(auth);
     if settings.metrics {
         // Outermost: its time covers every other extension's work too.
         builder = builder.extension(operation_metrics::OperationMetrics);
@@ -59,7 +61,7 @@ pub fn build_schema(settings: &Settings, auth: Arc<Authenticator>) -> LatchkeySc
 
 /// The SDL the code defines: what `latchkey schema` prints and `schema.graphql` holds.
 pub fn sdl() -> String {
-    Schema::build(Query, Mutation::default(), EmptySubscription)
+    Schema::build(Query, Mutation::default(), Subscription)
         .finish()
         .sdl()
 }

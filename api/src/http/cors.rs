@@ -64,6 +64,12 @@ fn is_allowed(origin: &HeaderValue, configured: &HashSet<Origin>, apps: &AppRegi
         .is_some_and(|o| configured.contains(&o) || apps.allows_origin(&o))
 }
 
+/// Whether CORS allows `origin` (the `cors_origins` setting or an app's origins): the
+/// same rule for a WebSocket, to which browsers apply no CORS themselves.
+pub fn allows(state: &AppState, origin: &Origin) -> bool {
+    state.cors_origins.contains(origin) || state.apps.allows_origin(origin)
+}
+
 /// Wraps [`middleware`], which must answer without waiting, with two things it cannot do:
 ///
 /// - A preflight from an origin no app is known to allow first waits for the apps to be

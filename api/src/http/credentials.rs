@@ -61,7 +61,7 @@ pub fn extract(request: &HttpRequest, cookies: &CookieSettings, context: &mut Re
 
 /// `Bearer <token>` (scheme in any case). A bare token with no scheme is accepted too, as
 /// the seed clients send `Authorization: <token>`.
-fn bearer_token(value: &str) -> Option<String> {
+pub(super) fn bearer_token(value: &str) -> Option<String> {
     let value = value.trim();
     let token = match value.split_once(' ') {
         Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest.trim(),

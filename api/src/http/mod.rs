@@ -16,6 +16,7 @@ mod rejections;
 pub mod request_identity;
 pub mod state;
 pub mod telemetry;
+pub mod websocket;
 
 use actix_web::web;
 
@@ -24,6 +25,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/graphql")
             .route(web::post().to(graphql::post))
+            .route(
+                web::get()
+                    .guard(actix_web::guard::fn_guard(websocket::is_upgrade))
+                    .to(websocket::upgrade),
+            )
             .route(web::get().to(graphql::get))
             .route(web::to(graphql::method_not_allowed)),
     )

@@ -29,4 +29,6 @@ pub struct AppState {
     /// runtime that opened it, and a stopping server shuts its workers' runtimes down
     /// one by one, which would break a connection another worker's request still uses.
     pub runtime: tokio::runtime::Handle,
+    /// The bounds on open WebSockets (subscriptions).
+    pub sockets: super::websocket::SocketLimits,
 }

@@ -206,6 +206,24 @@ impl AuthEvents {
         rows.into_iter().map(from_row).collect()
     }
 
+    /// `user`'s events with ids above `after_id`, oldest first, at most `limit`: how a
+    /// subscriber to one account's events catches up after it fell behind.
+    pub async fn after_for_user(
+        &self,
+        user: Uuid,
+        after_id: i64,
+        limit: u64,
+    ) -> Result<Vec<AuthEvent>, StoreError> {
+        let rows = auth_event::Entity::find()
+            .filter(auth_event::Column::UserId.eq(user))
+            .filter(auth_event::Column::Id.gt(after_id))
+            .order_by_asc(auth_event::Column::Id)
+            .limit(limit)
+            .all(self.db.reader())
+            .await?;
+        rows.into_iter().map(from_row).collect()
+    }
+
     /// The id of the newest event, 0 when there is none.
     pub async fn last_id(&self) -> Result<i64, StoreError> {
         let newest = auth_event::Entity::find()

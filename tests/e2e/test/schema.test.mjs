@@ -35,20 +35,21 @@ test('graphql-schema-linter passes on schema.graphql', async () => {
   assert.ok(lint.ok, lint.output);
 });
 
-test('every query and mutation of schema.graphql has an operation document', async () => {
+test('every query, mutation and subscription of schema.graphql has an operation document', async () => {
   const roots = {};
   for (const definition of parse(schema).definitions) {
-    if (definition.kind === Kind.OBJECT_TYPE_DEFINITION && ['Query', 'Mutation'].includes(definition.name.value)) {
+    if (definition.kind === Kind.OBJECT_TYPE_DEFINITION && ['Query', 'Mutation', 'Subscription'].includes(definition.name.value)) {
       roots[definition.name.value] = definition.fields.map((field) => field.name.value);
     }
   }
   assert.ok(roots.Query?.length && roots.Mutation?.length, 'schema.graphql has Query and Mutation');
 
-  const used = { Query: new Set(), Mutation: new Set() };
+  const used = { Query: new Set(), Mutation: new Set(), Subscription: new Set() };
+  const ROOTS = { query: 'Query', mutation: 'Mutation', subscription: 'Subscription' };
   for (const file of (await readdir(OPERATIONS)).filter((f) => f.endsWith('.graphql'))) {
     for (const definition of parse(await readFile(join(OPERATIONS, file), 'utf8')).definitions) {
       if (definition.kind !== Kind.OPERATION_DEFINITION) continue;
-      const root = definition.operation === 'query' ? 'Query' : 'Mutation';
+      const root = ROOTS[definition.operation];
       for (const selection of definition.selectionSet.selections) {
         if (selection.kind === Kind.FIELD) used[root].add(selection.name.value);
       }

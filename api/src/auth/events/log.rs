@@ -10,6 +10,7 @@ use std::time::Duration;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
+use uuid::Uuid;
 
 use super::event::AuthEvent;
 use crate::auth::error::AuthError;
@@ -70,6 +71,26 @@ impl EventLog {
             events,
             has_next_page,
         })
+    }
+
+    /// The id of `user`'s newest event, 0 if none: where a subscriber's catch-up starts.
+    pub(crate) async fn newest_id_of(&self, user: Uuid) -> Result<i64, AuthError> {
+        let filter = EventFilter {
+            user_id: Some(user),
+            ..EventFilter::default()
+        };
+        let newest = self.events.newest_first(&filter, None, 1).await?;
+        Ok(newest.first().map_or(0, |e| e.id))
+    }
+
+    /// `user`'s events after `after_id`, oldest first, at most `limit`.
+    pub(crate) async fn after_of(
+        &self,
+        user: Uuid,
+        after_id: i64,
+        limit: u64,
+    ) -> Result<Vec<AuthEvent>, AuthError> {
+        Ok(self.events.after_for_user(user, after_id, limit).await?)
     }
 
     /// Deletes, in the background, the events older than `event_retention`, at most once

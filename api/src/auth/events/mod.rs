@@ -6,6 +6,8 @@
 //!   ([`AuthEvent`], with its id, which orders the log).
 //! - [`bus`]: the in-process broadcast every written event is published on after commit.
 //! - [`log`]: reading the log (an account's own, or everyone's for admins) and pruning it.
+//! - [`notice`]: what the `sessionEvents` subscription tells an account's open tabs,
+//!   mapped from the log's kinds; [`session_feed`]: one subscriber's feed of them.
 //!
 //! Events are plain values shared with `crate::store::auth_events`, which writes them
 //! inside the transactions of the other tables' changes: the store takes the domain's
@@ -19,7 +21,9 @@ pub mod bus;
 pub mod event;
 pub mod kind;
 pub mod log;
+pub mod notice;
 mod reading;
+pub mod session_feed;
 
 pub use bus::EventBus;
 pub use event::{AuthEvent, NewAuthEvent};

@@ -342,6 +342,12 @@ impl SessionLedger {
             .await?)
     }
 
+    /// The session with this id, live or ended; `None` once its row is gone (its account
+    /// was deleted, or it ended long ago).
+    pub async fn find(&self, id: Uuid) -> Result<Option<SessionRow>, AuthError> {
+        Ok(self.sessions.find(id).await?)
+    }
+
     /// `owner`'s sessions that are neither revoked nor expired, newest first.
     pub async fn live_of(
         &self,

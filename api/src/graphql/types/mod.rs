@@ -11,6 +11,7 @@ mod passkey;
 mod scalars;
 mod secret;
 mod session;
+mod session_event;
 mod totp;
 mod user;
 
@@ -24,5 +25,6 @@ pub use passkey::Passkey;
 pub use scalars::DateTime;
 pub use secret::Secret;
 pub use session::Session;
+pub use session_event::SessionEvent;
 pub use totp::TotpEnrollment;
 pub use user::User;
