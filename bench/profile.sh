@@ -3,23 +3,26 @@
 # with line tables) runs under valgrind's callgrind on a fresh SQLite database, takes
 # WARMUP requests unmeasured, then REQUESTS measured ones, one at a time, for each query.
 #
-#   bench/profile.sh [--requests 200] [--warmup 50] [--top 25]
+#   bench/profile.sh [--requests 200] [--warmup 50] [--top 25] [--only REGEX]
 #
 # Prints, per query, the instructions per request and the functions (inclusive, that is
-# with what they call) that take the largest share of them. Instruction counts are
-# exact and repeatable, unlike timings on a shared machine; the files stay in
+# with what they call) that take the largest share of them; `--only` profiles just the
+# queries whose names (typename, me, me_personal_token, login) match REGEX. Instruction
+# counts are exact and repeatable, unlike timings on a shared machine; the files stay in
 # bench/out/ for `callgrind_annotate` or KCachegrind.
 set -euo pipefail
 
 REQUESTS=200
 WARMUP=50
 TOP=25
+ONLY=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --requests) REQUESTS="$2"; shift 2 ;;
     --warmup) WARMUP="$2"; shift 2 ;;
     --top) TOP="$2"; shift 2 ;;
-    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+    --only) ONLY="$2"; shift 2 ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
 done
@@ -59,6 +62,7 @@ send() {
 # profile NAME BODY [curl args...]
 profile() {
   local name="$1" body="$2"; shift 2
+  if [ -n "$ONLY" ] && ! [[ "$name" =~ $ONLY ]]; then return 0; fi
   callgrind_control -i on "$SERVER_PID" >/dev/null 2>&1
   send "$WARMUP" "$body" "$@"
   callgrind_control -z "$SERVER_PID" >/dev/null 2>&1

@@ -96,6 +96,48 @@ async fn logins_refreshes_lockouts_and_requests_move_their_counters() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_request_counts_under_the_kind_of_operation_it_selects() {
+    // Arrange
+    let app = TestApp::spawn().await;
+    let two = "query A { __typename } mutation B { logout }";
+    let with_name = |name: &str| json!({ "query": two, "operationName": name }).to_string();
+    let before = scrape(&app).await;
+
+    // Act: anonymous queries (they run on the low-priority thread), each operation of a
+    // two-operation document by name, the same document without a name, and a document
+    // that does not parse.
+    for _ in 0..20 {
+        app.gql("{ __typename }", json!({})).await.assert_ok();
+    }
+    let json = Some("application/json");
+    app.post_raw(with_name("A"), json).await.assert_ok();
+    app.post_raw(with_name("B"), json).await;
+    app.post_raw(json!({ "query": two }).to_string(), json)
+        .await;
+    app.gql("{ me ", json!({})).await;
+    let after = scrape(&app).await;
+
+    // Assert
+    for (kind, at_least) in [("query", 21.0), ("mutation", 1.0), ("invalid", 2.0)] {
+        for series in [
+            format!("latchkey_graphql_requests_total{{kind=\"{kind}\"}}"),
+            format!("latchkey_graphql_request_duration_seconds_count{{kind=\"{kind}\"}}"),
+        ] {
+            let moved = value(&after, &series) - value(&before, &series);
+            assert!(
+                moved >= at_least,
+                "{series} moved by {moved}, not {at_least}:\n{after}"
+            );
+        }
+    }
+    // Every kind is a series from the start, whether or not a request of it came.
+    assert!(
+        before.contains("latchkey_graphql_requests_total{kind=\"subscription\"} "),
+        "{before}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reused_refresh_token_is_counted() {
     let app = TestApp::spawn().await;
     let (_, payload) = app.signed_in_user().await;

@@ -14,6 +14,7 @@ use tokio::sync::OnceCell;
 use uuid::Uuid;
 
 use super::errors::ApiError;
+use super::operation_metrics::ObservedOperation;
 use crate::auth::AuthError;
 use crate::auth::authenticator::Authenticator;
 use crate::auth::client::ClientMeta;
@@ -59,6 +60,8 @@ pub struct RequestContext {
     /// The seed-compatible `identityId` header or query parameter.
     pub identity_id: Option<String>,
     pub client: ClientMeta,
+    /// The operation's kind, noted when its document is parsed, for the request metrics.
+    pub operation: ObservedOperation,
     principal: OnceCell<Result<Principal, Arc<AuthError>>>,
     delivery: Mutex<Option<TokenDelivery>>,
 }

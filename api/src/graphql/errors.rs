@@ -17,6 +17,7 @@ use async_graphql::{
     ErrorExtensionValues, Pos, Response, ServerError, ServerResult, ValidationResult, Variables,
 };
 
+use super::RequestContext;
 use crate::auth::AuthError;
 
 /// Stable error codes of the contract (API.md "Errors").
@@ -223,6 +224,7 @@ fn has_code(error: &ServerError) -> bool {
 /// Codes for the errors async-graphql raises before any resolver runs. One per request:
 /// it remembers, from the parsed document, which arguments carry a variable, so that a
 /// wrongly typed argument is told apart as a literal (validation) or a variable (input).
+/// Being the outermost parse stage, it also notes the operation's kind for the metrics.
 #[derive(Default)]
 pub struct ErrorCodes {
     variable_arguments: Mutex<HashSet<Pos>>,
@@ -266,6 +268,11 @@ impl Extension for ErrorCodes {
             .lock()
             .unwrap_or_else(PoisonError::into_inner) =
             super::variable_arguments::positions(&document);
+        // The metrics' operation kind, here rather than in an extension of its own (see
+        // `operation_metrics`).
+        if let Some(request) = ctx.data_opt::<Arc<RequestContext>>() {
+            request.operation.note(&document);
+        }
         Ok(document)
     }
 

@@ -24,6 +24,7 @@ use async_graphql::Schema;
 pub use bounded_parser::parse as parse_bounded;
 pub use context::{Credential, CredentialSource, IssuedTokens, RequestContext, TokenDelivery};
 pub use mutation::Mutation;
+pub use operation_metrics::ObservedOperation;
 pub use query::Query;
 pub use subscription::{SocketEnd, Subscription};
 
@@ -34,12 +35,10 @@ pub type LatchkeySchema = Schema<Query, Mutation, Subscription>;
 
 /// The schema the server runs.
 pub fn build_schema(settings: &Settings, auth: Arc<Authenticator>) -> LatchkeySchema {
-    let mut builder = Schema::build(Query, Mutation::default(), Subscription).data(auth);
-    if settings.metrics {
-        // Outermost: its time covers every other extension's work too.
-        builder = builder.extension(operation_metrics::OperationMetrics);
-    }
-    builder = builder
+    let mut builder = Schema::build(Query, Mutation::default(), Subscription)
+        .data(auth)
+        // Outermost: it also notes each request's operation kind for the metrics, once
+        // every parse-stage check below has passed.
         .extension(errors::ErrorCodes::default())
         // No `limit_depth` / `limit_complexity`: `DocumentLimits` replaces them (see there).
         .extension(limits::DocumentLimits::from_settings(settings));

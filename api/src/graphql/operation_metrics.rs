@@ -1,77 +1,58 @@
-//! Counts and times every GraphQL request by the kind of operation it ran (query,
-//! mutation, subscription; `invalid` when no operation was selected: a parse error, or
-//! an `operationName` that names none). Outermost, so its time covers every stage.
+//! Which kind of operation each GraphQL request ran (query, mutation, subscription;
+//! `invalid` when none was selected: a parse error, a document refused before validation,
+//! an `operationName` that names none), for the request series the HTTP layer records
+//! around the schema (`http/graphql.rs`).
+//!
+//! Not an extension of its own: each extension is one more hop, through a boxed future, at
+//! every stage of every request and at every field resolved, plus an allocation per request,
+//! and that cost more than the recording itself (bench/README.md, "The cost of metrics").
+//! The outermost parse stage there is anyway (`errors::ErrorCodes`) notes the kind into the
+//! request's [`RequestContext`](super::RequestContext).
 
 use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::{Arc, OnceLock};
-use std::time::Instant;
 
-use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextPrepareRequest, NextRequest,
-};
 use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType};
-use async_graphql::{Request, Response, ServerResult, Variables};
 
-use crate::series::record;
+use crate::series::record::OperationKind;
 
-pub struct OperationMetrics;
-
-impl ExtensionFactory for OperationMetrics {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(Observed::default())
-    }
-}
-
-/// One request's observations.
-#[derive(Default)]
-struct Observed {
-    operation_name: OnceLock<Option<String>>,
-    /// `KINDS` index, or `INVALID`.
+/// One request's operation, as far as the metrics need it.
+#[derive(Debug, Default)]
+pub struct ObservedOperation {
+    /// The request's `operationName`, which picks the operation of a document that holds
+    /// several. Kept only while metrics are on.
+    name: Option<String>,
+    /// An `OperationKind` as `u8`: written by the parse stage, read once the request is
+    /// answered.
     kind: AtomicU8,
 }
 
-const INVALID: u8 = 0;
-const KINDS: [&str; 4] = ["invalid", "query", "mutation", "subscription"];
-
-#[async_graphql::async_trait::async_trait]
-impl Extension for Observed {
-    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
-        let started = Instant::now();
-        let response = next.run(ctx).await;
-        let kind = KINDS
-            .get(usize::from(self.kind.load(Ordering::Relaxed)))
-            .copied()
-            .unwrap_or("invalid");
-        record::graphql_request(kind, started.elapsed());
-        response
+impl ObservedOperation {
+    pub fn named(name: Option<String>) -> ObservedOperation {
+        ObservedOperation {
+            name,
+            kind: AtomicU8::new(OperationKind::Invalid as u8),
+        }
     }
 
-    async fn prepare_request(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        request: Request,
-        next: NextPrepareRequest<'_>,
-    ) -> ServerResult<Request> {
-        let _ = self.operation_name.set(request.operation_name.clone());
-        next.run(ctx, request).await
+    /// The kind of the operation the request selected; `Invalid` until its document parsed.
+    pub fn kind(&self) -> OperationKind {
+        match self.kind.load(Ordering::Relaxed) {
+            1 => OperationKind::Query,
+            2 => OperationKind::Mutation,
+            3 => OperationKind::Subscription,
+            _ => OperationKind::Invalid,
+        }
     }
 
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        let document = next.run(ctx, query, variables).await?;
-        let name = self.operation_name.get().and_then(Option::as_deref);
-        self.kind.store(kind_of(&document, name), Ordering::Relaxed);
-        Ok(document)
+    /// Notes the kind of the operation the request's name selects in its parsed document.
+    pub(super) fn note(&self, document: &ExecutableDocument) {
+        let kind = kind_of(document, self.name.as_deref());
+        self.kind.store(kind as u8, Ordering::Relaxed);
     }
 }
 
-/// The kind of the operation `name` selects (or the only one), as a `KINDS` index.
-fn kind_of(document: &ExecutableDocument, name: Option<&str>) -> u8 {
+/// The kind of the operation `name` selects (or the only one).
+fn kind_of(document: &ExecutableDocument, name: Option<&str>) -> OperationKind {
     let selected = match (&document.operations, name) {
         (DocumentOperations::Single(op), _) => Some(op.node.ty),
         (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name).map(|op| op.node.ty),
@@ -81,9 +62,43 @@ fn kind_of(document: &ExecutableDocument, name: Option<&str>) -> u8 {
         (DocumentOperations::Multiple(_), None) => None,
     };
     match selected {
-        None => INVALID,
-        Some(OperationType::Query) => 1,
-        Some(OperationType::Mutation) => 2,
-        Some(OperationType::Subscription) => 3,
+        None => OperationKind::Invalid,
+        Some(OperationType::Query) => OperationKind::Query,
+        Some(OperationType::Mutation) => OperationKind::Mutation,
+        Some(OperationType::Subscription) => OperationKind::Subscription,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use async_graphql::parser::parse_query;
+
+    use super::*;
+
+    fn kind(document: &str, name: Option<&str>) -> OperationKind {
+        let observed = ObservedOperation::named(name.map(str::to_owned));
+        observed.note(&parse_query(document).unwrap());
+        observed.kind()
+    }
+
+    #[test]
+    fn the_selected_operation_gives_the_kind() {
+        assert_eq!(kind("{ me { id } }", None), OperationKind::Query);
+        assert_eq!(kind("mutation { logout }", None), OperationKind::Mutation);
+        assert_eq!(
+            kind("subscription S { x }", None),
+            OperationKind::Subscription
+        );
+        let two = "query A { me { id } } mutation B { logout }";
+        assert_eq!(kind(two, Some("A")), OperationKind::Query);
+        assert_eq!(kind(two, Some("B")), OperationKind::Mutation);
+    }
+
+    #[test]
+    fn no_selected_operation_is_invalid() {
+        let two = "query A { me { id } } mutation B { logout }";
+        assert_eq!(kind(two, None), OperationKind::Invalid);
+        assert_eq!(kind(two, Some("C")), OperationKind::Invalid);
+        assert_eq!(ObservedOperation::default().kind(), OperationKind::Invalid);
     }
 }

@@ -1,5 +1,7 @@
 //! `POST /graphql` and `GET /graphql`: the request-level rules of API.md, then the schema.
 
+use std::time::Instant;
+
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::{Method, StatusCode};
 use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder, web};
@@ -13,7 +15,8 @@ use crate::auth::secret::ExposeSecret as _;
 use crate::auth::sessions::token_mode::TokenMode;
 use crate::graphql::errors::{self, code};
 use crate::graphql::operation_kinds::may_mutate;
-use crate::graphql::{LatchkeySchema, RequestContext, TokenDelivery};
+use crate::graphql::{LatchkeySchema, ObservedOperation, RequestContext, TokenDelivery};
+use crate::series::record;
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
 /// Most operations one batched request may carry (when batching is on).
@@ -137,6 +140,9 @@ async fn execute(
     for operation in operations {
         let mut context = RequestContext::new(client_meta(request));
         credentials::extract(request, &state.settings.cookies, &mut context);
+        if state.settings.metrics {
+            context.operation = ObservedOperation::named(operation.operation_name.clone());
+        }
         if !batched && context.credential.is_none() && !may_mutate(&operation.query) {
             return execute_at_low_priority(request, operation, context, state).await;
         }
@@ -147,6 +153,7 @@ async fn execute(
             state.schema.clone(),
             operation,
             context.clone(),
+            state.settings.metrics,
         )
         .await;
         delivery = context.take_delivery().or(delivery);
@@ -185,8 +192,9 @@ async fn execute_at_low_priority(
     state: &AppState,
 ) -> HttpResponse {
     let schema = state.schema.clone();
+    let metrics = state.settings.metrics;
     let work = async move {
-        let response = run(schema, operation, std::sync::Arc::new(context)).await;
+        let response = run(schema, operation, std::sync::Arc::new(context), metrics).await;
         (
             never_executed(&response),
             serde_json::to_vec(&body_of(&response)),
@@ -218,14 +226,20 @@ async fn execute_at_low_priority(
     response_head(status, wants_graphql_response).body(body)
 }
 
-/// One operation through the schema, with error codes on everything it answers.
+/// One operation through the schema, with error codes on everything it answers; counted
+/// and timed by its kind when `metrics` is on.
 async fn run(
     schema: LatchkeySchema,
     operation: async_graphql::Request,
     context: std::sync::Arc<RequestContext>,
+    metrics: bool,
 ) -> async_graphql::Response {
-    let mut response = schema.execute(operation.data(context)).await;
+    let started = metrics.then(Instant::now);
+    let mut response = schema.execute(operation.data(context.clone())).await;
     errors::finish(&mut response);
+    if let Some(started) = started {
+        record::graphql_request(context.operation.kind(), started.elapsed());
+    }
     response
 }
 
@@ -236,10 +250,11 @@ async fn run_on(
     schema: LatchkeySchema,
     operation: async_graphql::Request,
     context: std::sync::Arc<RequestContext>,
+    metrics: bool,
 ) -> async_graphql::Response {
     // The task carries the request's span, so what the operation logs names the request.
     let executed = runtime.spawn(tracing::Instrument::in_current_span(run(
-        schema, operation, context,
+        schema, operation, context, metrics,
     )));
     match executed.await {
         Ok(response) => response,
