@@ -274,10 +274,7 @@ struct Acknowledged {
 
 impl Connection {
     async fn run(mut self) {
-        let close = match self.serve().await {
-            Ok(()) => None,
-            Err(close) => Some(close),
-        };
+        let close = self.serve().await.err();
         let reason = close.map(|Close(code, reason)| CloseReason {
             code: CloseCode::Other(code),
             description: Some(reason),
