@@ -529,7 +529,6 @@ impl Received {
 /// Instances share events through PostgreSQL's LISTEN/NOTIFY (another branch): a revoke
 /// made on instance A reaches a subscriber on instance B within a second.
 #[tokio::test]
-#[ignore = "needs LISTEN/NOTIFY from branch notify"]
 async fn a_revoke_on_one_instance_reaches_a_subscriber_on_another_within_a_second() {
     if std::env::var("TEST_DATABASE_URL").is_err() {
         return; // PostgreSQL only: SQLite runs one process.
