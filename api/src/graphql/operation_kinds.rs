@@ -1,5 +1,6 @@
-//! Whether a document might hold a mutation (or subscription), read from its text without
-//! parsing it.
+//! Which kind of operation a document runs: whether it might hold a mutation (or
+//! subscription), read from its text without parsing it ([`may_mutate`]), and which
+//! operation a parsed document selects ([`selected_type`]).
 //!
 //! The HTTP layer decides with this where an anonymous request runs (see
 //! `http/low_priority.rs`) before anything is parsed: parsing is the largest cost a
@@ -10,7 +11,23 @@
 //! zero. A false "might" (a fragment or variable default named `mutation`) only keeps a
 //! document on the workers, where it would have run anyway.
 
+use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType};
+
 use super::bounded_parser::skip_string;
+
+/// The type of the operation `name` selects in `document`, or of its only operation when
+/// no name is given; `None` when the name selects nothing, or several operations and no
+/// name (the executor reports both).
+pub fn selected_type(document: &ExecutableDocument, name: Option<&str>) -> Option<OperationType> {
+    match (&document.operations, name) {
+        (DocumentOperations::Single(op), _) => Some(op.node.ty),
+        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name).map(|op| op.node.ty),
+        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => {
+            ops.values().next().map(|op| op.node.ty)
+        }
+        (DocumentOperations::Multiple(_), None) => None,
+    }
+}
 
 /// `true` unless every operation in `text` is certainly a query.
 pub fn may_mutate(text: &str) -> bool {

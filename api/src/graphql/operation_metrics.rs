@@ -11,7 +11,9 @@
 
 use std::sync::atomic::{AtomicU8, Ordering};
 
-use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType};
+use async_graphql::parser::types::{ExecutableDocument, OperationType};
+
+use super::operation_kinds::selected_type;
 
 use crate::series::record::OperationKind;
 
@@ -53,15 +55,7 @@ impl ObservedOperation {
 
 /// The kind of the operation `name` selects (or the only one).
 fn kind_of(document: &ExecutableDocument, name: Option<&str>) -> OperationKind {
-    let selected = match (&document.operations, name) {
-        (DocumentOperations::Single(op), _) => Some(op.node.ty),
-        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name).map(|op| op.node.ty),
-        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => {
-            ops.values().next().map(|op| op.node.ty)
-        }
-        (DocumentOperations::Multiple(_), None) => None,
-    };
-    match selected {
+    match selected_type(document, name) {
         None => OperationKind::Invalid,
         Some(OperationType::Query) => OperationKind::Query,
         Some(OperationType::Mutation) => OperationKind::Mutation,

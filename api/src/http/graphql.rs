@@ -5,7 +5,7 @@ use std::time::Instant;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::{Method, StatusCode};
 use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder, web};
-use async_graphql::parser::types::{DocumentOperations, OperationType};
+use async_graphql::parser::types::OperationType;
 
 use super::client_info::client_meta;
 use super::rejections::{bad_request, payload_too_large, reject};
@@ -14,7 +14,7 @@ use super::{cookies, credentials};
 use crate::auth::secret::ExposeSecret as _;
 use crate::auth::sessions::token_mode::TokenMode;
 use crate::graphql::errors::{self, code};
-use crate::graphql::operation_kinds::may_mutate;
+use crate::graphql::operation_kinds::{may_mutate, selected_type};
 use crate::graphql::{LatchkeySchema, ObservedOperation, RequestContext, TokenDelivery};
 use crate::series::record;
 
@@ -378,13 +378,6 @@ fn is_mutation(request: &async_graphql::Request, max_tokens: usize) -> bool {
     let Ok(document) = crate::graphql::parse_bounded(&request.query, max_tokens) else {
         return false;
     };
-    let selected = match (&document.operations, request.operation_name.as_deref()) {
-        (DocumentOperations::Single(op), _) => Some(op.node.ty),
-        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name).map(|op| op.node.ty),
-        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => {
-            ops.values().next().map(|op| op.node.ty)
-        }
-        (DocumentOperations::Multiple(_), None) => None,
-    };
+    let selected = selected_type(&document, request.operation_name.as_deref());
     selected == Some(OperationType::Mutation)
 }

@@ -43,7 +43,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use actix_ws::{AggregatedMessage, CloseCode, CloseReason, ProtocolError, Session};
 use async_graphql::Data;
 use async_graphql::http::{ClientMessage, WebSocket, WebSocketProtocols, WsMessage};
-use async_graphql::parser::types::{DocumentOperations, OperationType};
+use async_graphql::parser::types::OperationType;
 use futures_util::{Stream, StreamExt as _};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use uuid::Uuid;
@@ -55,6 +55,7 @@ use super::state::AppState;
 use crate::auth::apps::origin::Origin;
 use crate::auth::events::notice::EndReason;
 use crate::graphql::errors::code;
+use crate::graphql::operation_kinds::selected_type;
 use crate::graphql::{Credential, CredentialSource, RequestContext, SocketEnd};
 
 /// The sub-protocol spoken.
@@ -514,14 +515,7 @@ fn is_subscription(request: &async_graphql::Request, max_tokens: usize) -> bool 
     let Ok(document) = crate::graphql::parse_bounded(&request.query, max_tokens) else {
         return true;
     };
-    let selected = match (&document.operations, request.operation_name.as_deref()) {
-        (DocumentOperations::Single(op), _) => Some(op.node.ty),
-        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name).map(|op| op.node.ty),
-        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => {
-            ops.values().next().map(|op| op.node.ty)
-        }
-        (DocumentOperations::Multiple(_), None) => None,
-    };
+    let selected = selected_type(&document, request.operation_name.as_deref());
     // An unknown or ambiguous operation name is the engine's to report.
     selected.is_none_or(|ty| ty == OperationType::Subscription)
 }
