@@ -8,7 +8,7 @@ use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder, web};
 use async_graphql::parser::types::OperationType;
 
 use super::client_info::client_meta;
-use super::rejections::{bad_request, payload_too_large, reject};
+use super::rejections::{bad_request, busy, payload_too_large, reject};
 use super::state::AppState;
 use super::{cookies, credentials};
 use crate::auth::secret::ExposeSecret as _;
@@ -201,14 +201,7 @@ async fn execute_at_low_priority(
         )
     };
     let Ok((never_executed, body)) = state.low_priority.run(work).await else {
-        let mut busy = reject(
-            StatusCode::SERVICE_UNAVAILABLE,
-            code::SERVICE_UNAVAILABLE,
-            "the server is busy with other queries; retry shortly",
-        );
-        busy.headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-        return busy;
+        return busy("the server is busy with other queries; retry shortly", "1");
     };
     let Ok(body) = body else {
         return reject(

@@ -28,6 +28,19 @@ pub fn forbidden(message: &str) -> HttpResponse {
     reject(StatusCode::FORBIDDEN, code::FORBIDDEN, message)
 }
 
+/// HTTP 503 `SERVICE_UNAVAILABLE` with `Retry-After`: this instance has no room for the
+/// request now (a full queue, every socket taken); another try, or another instance, may.
+pub fn busy(message: &str, retry_after: &'static str) -> HttpResponse {
+    let mut busy = reject(
+        StatusCode::SERVICE_UNAVAILABLE,
+        code::SERVICE_UNAVAILABLE,
+        message,
+    );
+    busy.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static(retry_after));
+    busy
+}
+
 pub fn payload_too_large(limit: usize) -> HttpResponse {
     reject(
         StatusCode::PAYLOAD_TOO_LARGE,

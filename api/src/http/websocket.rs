@@ -38,7 +38,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use actix_ws::{AggregatedMessage, CloseCode, CloseReason, ProtocolError, Session};
 use async_graphql::Data;
@@ -50,7 +50,7 @@ use uuid::Uuid;
 
 use super::client_info::client_meta;
 use super::credentials;
-use super::rejections::reject;
+use super::rejections::{busy, reject};
 use super::state::AppState;
 use crate::auth::apps::origin::Origin;
 use crate::auth::events::notice::EndReason;
@@ -152,14 +152,10 @@ pub async fn upgrade(
         );
     }
     let Ok(permit) = state.sockets.open.clone().try_acquire_owned() else {
-        let mut busy = reject(
-            StatusCode::SERVICE_UNAVAILABLE,
-            code::SERVICE_UNAVAILABLE,
+        return busy(
             "this instance has all the WebSockets it serves open; retry shortly",
+            "5",
         );
-        busy.headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
-        return busy;
     };
     let upgrade = UpgradeRequest::read(&request, &state);
     let (response, session, frames) =
