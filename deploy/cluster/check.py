@@ -113,9 +113,24 @@ def cluster(front, nodes):
         data, code, _ = post(nodes[1], REFRESH, {"token": successors.pop()})
         check("the race's successor token rotates again", data is not None, f"{code}")
 
-    # A logout through one instance stops the access token on that instance at once, and
-    # on the others as soon as they hear it (PostgreSQL's notification; they may have the
-    # session cached): within a second.
+    logout_is_heard(nodes, user, password,
+                    "a logout through one instance stops the access token there at once "
+                    "and on the others within 1 s")
+
+    # Failed logins on different instances add up to one account lock.
+    victim, victim_password = new_user(front)
+    wrong = [login(nodes[i % len(nodes)], victim, "Wrong-password-1")[1] for i in range(5)]
+    _, locked, _ = login(nodes[2], victim, victim_password)
+    _, other, _ = login(nodes[2], user, password)
+    check("account locks hold across instances",
+          wrong == ["UNAUTHENTICATED"] * 5 and locked == "RATE_LIMITED" and other is None,
+          f"wrong passwords {wrong}, then the right one {locked}, another account {other}")
+
+
+def logout_is_heard(nodes, user, password, name):
+    """A logout through one instance stops the access token on that instance at once, and
+    on the others as soon as they hear it (PostgreSQL's notification; they may have the
+    session cached): within a second."""
     session, _, _ = login(nodes[0], user, password)
     before = [post(n, ME, {}, session["accessToken"])[1] for n in nodes]
     data, code, _ = post(nodes[0], LOGOUT, {"token": session["refreshToken"]})
@@ -130,21 +145,21 @@ def cluster(front, nodes):
         after.append(answer)
         heard_ms.append(round((time.monotonic() - started) * 1000, 1))
     refresh_after = post(nodes[2], REFRESH, {"token": session["refreshToken"]})[1]
-    check("a logout through one instance stops the access token there at once and on the others within 1 s",
+    check(name,
           before == [None] * len(nodes) and data == {"logout": True} and here == "UNAUTHENTICATED"
           and after == ["UNAUTHENTICATED"] * (len(nodes) - 1) and refresh_after == "UNAUTHENTICATED",
           f"me before {before}, logout {data or code}, me there {here}, me elsewhere {after} "
           f"after {heard_ms} ms, refresh after {refresh_after}")
     print(f"   logout heard on the other instances after {heard_ms} ms")
 
-    # Failed logins on different instances add up to one account lock.
-    victim, victim_password = new_user(front)
-    wrong = [login(nodes[i % len(nodes)], victim, "Wrong-password-1")[1] for i in range(5)]
-    _, locked, _ = login(nodes[2], victim, victim_password)
-    _, other, _ = login(nodes[2], user, password)
-    check("account locks hold across instances",
-          wrong == ["UNAUTHENTICATED"] * 5 and locked == "RATE_LIMITED" and other is None,
-          f"wrong passwords {wrong}, then the right one {locked}, another account {other}")
+
+def heard_again(front, nodes):
+    """After the database came back: every instance listens again, so a logout is still
+    heard everywhere within a second."""
+    user, password = new_user(front)
+    logout_is_heard(nodes, user, password,
+                    "after the outage, a logout through one instance stops the access token "
+                    "on the others within 1 s")
 
 
 def snapshot(front, path):
@@ -222,7 +237,8 @@ def main():
     {"cluster": lambda: cluster(front, rest),
      "snapshot": lambda: snapshot(front, rest[0]),
      "verify": lambda: verify(front, rest[0]),
-     "metrics": lambda: metrics(front, rest)}[command]()
+     "metrics": lambda: metrics(front, rest),
+     "heard": lambda: heard_again(front, rest)}[command]()
     sys.exit(1 if FAILURES else 0)
 
 

@@ -122,6 +122,11 @@ python3 "$HERE/check.py" snapshot "$FRONT" "$CLUSTER_DIR/snapshot.json"
 start_load outage
 sleep 3
 PG_VERSION="$(pg_cluster_version)"
+# Each instance logs this when its connection listening for other instances' changes is
+# (re)established; after the outage every instance must log it once more.
+listening_lines() { grep -c "listening for other instances' changes" "$CLUSTER_DIR/node-$1.log" || true; }
+declare -A LISTENING_BEFORE
+for n in "${INSTANCES[@]}"; do LISTENING_BEFORE[$n]="$(listening_lines "$n")"; done
 pg_ctlcluster --skip-systemctl-redirect "$PG_VERSION" "$PG_CLUSTER" stop -m fast
 say "PostgreSQL stopped"
 sleep "$OUTAGE_SECONDS"
@@ -134,6 +139,16 @@ READY_BACK="$(date +%s.%N)"
 sleep 5
 stop_load outage
 python3 "$HERE/check.py" verify "$FRONT" "$CLUSTER_DIR/snapshot.json"
+for n in "${INSTANCES[@]}"; do
+  for _ in $(seq 1 100); do
+    [ "$(listening_lines "$n")" -gt "${LISTENING_BEFORE[$n]}" ] && break
+    sleep 0.1
+  done
+  [ "$(listening_lines "$n")" -gt "${LISTENING_BEFORE[$n]}" ] \
+    || die "node-$n does not listen for other instances' changes again after the outage"
+done
+say "every instance listens for other instances' changes again"
+python3 "$HERE/check.py" heard "$FRONT" "${NODES[@]}"
 OUTAGE_SENT="$(field outage sent)"
 OUTAGE_FAILED="$(field outage failed)"
 OUTAGE_OTHER="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["failed_by_kind"]["other"])' "$CLUSTER_DIR/outage.json")"
