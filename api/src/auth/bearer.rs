@@ -7,6 +7,8 @@
 
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
+
 use super::authenticator::Authenticator;
 use super::credential_cache::CacheKey;
 use super::error::AuthError;
@@ -29,18 +31,17 @@ impl Authenticator {
                 }
                 return Ok(principal);
             }
-            let ticket = self.credentials.ticket(now);
-            let verified = self.personal_tokens.authenticate(token, now).await?;
-            let principal = Principal {
-                user_id: verified.owner.id,
-                credential: CredentialKind::PersonalToken(verified.id),
-                account: Arc::new(self.accounts.view(&verified.owner)),
-            };
-            if let Some(ticket) = ticket {
-                self.credentials
-                    .keep(ticket, key, &principal, verified.expires_at);
-            }
-            return Ok(principal);
+            return self
+                .read_and_keep(key, now, async {
+                    let verified = self.personal_tokens.authenticate(token, now).await?;
+                    let principal = Principal {
+                        user_id: verified.owner.id,
+                        credential: CredentialKind::PersonalToken(verified.id),
+                        account: Arc::new(self.accounts.view(&verified.owner)),
+                    };
+                    Ok((principal, verified.expires_at))
+                })
+                .await;
         }
         let claims = self.tokens.verify(token, now).await?;
         let key = CacheKey::Session(claims.sid);
@@ -49,19 +50,35 @@ impl Authenticator {
         {
             return Ok(principal);
         }
+        self.read_and_keep(key, now, async {
+            let (session_id, session_ends, owner) = self
+                .sessions
+                .live_with_owner(claims.sid, claims.sub, now)
+                .await?;
+            let principal = Principal {
+                user_id: owner.id,
+                credential: CredentialKind::Session(session_id),
+                account: Arc::new(self.accounts.view(&owner)),
+            };
+            Ok((principal, Some(session_ends)))
+        })
+        .await
+    }
+
+    /// Runs `read` (the database's answer for `key`, and when the credential ends) and keeps
+    /// its answer, unless something was forgotten while it ran: the ticket is taken before
+    /// `read` starts (a future does nothing until awaited), which is what keeps a read that
+    /// raced a revocation from putting the old answer back.
+    async fn read_and_keep(
+        &self,
+        key: CacheKey,
+        now: DateTime<Utc>,
+        read: impl Future<Output = Result<(Principal, Option<DateTime<Utc>>), AuthError>>,
+    ) -> Result<Principal, AuthError> {
         let ticket = self.credentials.ticket(now);
-        let (session_id, session_ends, owner) = self
-            .sessions
-            .live_with_owner(claims.sid, claims.sub, now)
-            .await?;
-        let principal = Principal {
-            user_id: owner.id,
-            credential: CredentialKind::Session(session_id),
-            account: Arc::new(self.accounts.view(&owner)),
-        };
+        let (principal, ends) = read.await?;
         if let Some(ticket) = ticket {
-            self.credentials
-                .keep(ticket, key, &principal, Some(session_ends));
+            self.credentials.keep(ticket, key, &principal, ends);
         }
         Ok(principal)
     }
